@@ -1,0 +1,280 @@
+"""The network of the book's ``network.py``, with its names, and a matrix-based fast path.
+
+Layer numbers are the book's: the input layer is l = 1 and the output layer is l = L =
+``num_layers``. The one mapping to Python indices, used everywhere in bpstudio:
+
+* ``weights[l - 2]`` is w^l, shape ``(n_l, n_(l−1))``; ``w[j, k]`` joins neuron k of layer l − 1
+  to neuron j of layer l;
+* ``biases[l - 2]`` is b^l, a column of shape ``(n_l, 1)``;
+* per-neuron quantities of a whole network (z, a, δ) are indexed by ``l - 1``.
+
+``feedforward``, ``backprop``, ``update_mini_batch`` and ``evaluate`` take the book's column
+vectors, so the chapter's code can be replayed against this class. ``train_batch`` is the fast
+path: one forward and one backward sweep of matrix products over a whole mini-batch given as
+rows (see :mod:`bpstudio.core.backprop`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from bpstudio.core.backprop import BatchPass, Workspace
+from bpstudio.core.errors import ConfigError
+from bpstudio.core.functions import Activation, get_activation, get_cost
+
+Array = np.ndarray
+
+# Evaluating a whole data set runs in chunks of this many examples so that the temporaries stay
+# small (50,000 × 30 doubles at once would be 12 MB per layer).
+EVAL_CHUNK = 2000
+
+
+def check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
+    """Validate layer sizes: at least two layers, each a positive integer."""
+    try:
+        out = tuple(int(n) for n in sizes)
+    except (TypeError, ValueError):
+        raise ConfigError(f"layer sizes must be whole numbers, got {sizes!r}") from None
+    if len(out) < 2:
+        raise ConfigError("a network needs at least two layers (input and output)")
+    if any(n < 1 for n in out) or any(float(n) != float(s) for n, s in zip(out, sizes)):
+        raise ConfigError(f"every layer needs a whole, positive number of neurons, got {sizes!r}")
+    return out
+
+
+class Network:
+    """A feedforward network of fully connected layers, trained by backprop and SGD.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Neurons per layer, input first, e.g. ``[784, 30, 10]``.
+    activation : str or Activation
+        σ for every layer: ``"sigmoid"`` (default), ``"tanh"``, ``"relu"`` or ``"linear"``.
+    cost : str or cost class
+        ``"quadratic"`` (default) or ``"cross-entropy"``.
+    seed : int, optional
+        Seed of the generator that draws the initial weights; ignored if ``rng`` is given.
+    rng : numpy.random.Generator, optional
+        Generator for the initial weights and biases (standard normal, as the book).
+    dtype : numpy dtype
+        ``float64`` (default, the book's numbers) or ``float32`` (faster).
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Activation = "sigmoid",
+        cost="quadratic",
+        *,
+        seed: int | None = 0,
+        rng: np.random.Generator | None = None,
+        dtype=np.float64,
+    ) -> None:
+        self.sizes = list(check_sizes(sizes))
+        self.num_layers = len(self.sizes)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ConfigError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.activation = get_activation(activation)
+        self.cost = get_cost(cost)
+        rng = np.random.default_rng(seed) if rng is None else rng
+        # The book's order: all biases, then all weights, each standard normal.
+        self.biases = [rng.standard_normal((n, 1)).astype(self.dtype) for n in self.sizes[1:]]
+        self.weights = [
+            rng.standard_normal((n, k)).astype(self.dtype)
+            for k, n in zip(self.sizes[:-1], self.sizes[1:])
+        ]
+        self._workspaces: dict[int, Workspace] = {}
+        self._checked: list[Array] = []
+
+    # -- the book's interface (column vectors) -----------------------------------------------
+    def feedforward(self, a: Array) -> Array:
+        """Output a^L for an input column ``a`` of shape ``(n_1, 1)`` (or ``(n_1, m)``)."""
+        for b, w in zip(self.biases, self.weights):
+            a = self.activation.fn(w @ a + b)
+        return a
+
+    def backprop(self, x: Array, y: Array) -> tuple[list[Array], list[Array]]:
+        """The gradient of C_x for one example, by the book's four equations.
+
+        Parameters
+        ----------
+        x : (n_1, 1) array
+            Input column.
+        y : (n_L, 1) array
+            Desired output column.
+
+        Returns
+        -------
+        nabla_b, nabla_w : lists of arrays
+            Shaped like ``biases`` and ``weights``.
+        """
+        act = self.activation
+        activations, zs = [np.asarray(x, self.dtype)], []
+        for b, w in zip(self.biases, self.weights):
+            zs.append(w @ activations[-1] + b)
+            activations.append(act.fn(zs[-1]))
+        nabla_b = [np.zeros_like(b) for b in self.biases]
+        nabla_w = [np.zeros_like(w) for w in self.weights]
+        delta = self.cost.delta(zs[-1], activations[-1], np.asarray(y, self.dtype), act)  # BP1
+        nabla_b[-1] = delta  # BP3
+        nabla_w[-1] = delta @ activations[-2].T  # BP4
+        for i in range(2, self.num_layers):  # layers L−1 … 2, counted from the end as the book
+            delta = (self.weights[-i + 1].T @ delta) * act.prime(zs[-i])  # BP2
+            nabla_b[-i] = delta
+            nabla_w[-i] = delta @ activations[-i - 1].T
+        return nabla_b, nabla_w
+
+    def update_mini_batch(self, mini_batch: Sequence[tuple[Array, Array]], eta: float) -> float:
+        """Apply w → w − (η/m) Σ_x ∂C_x/∂w to a list of ``(x, y)`` column pairs (fast path).
+
+        Returns the mini-batch's mean cost before the update.
+        """
+        if len(mini_batch) == 0:
+            raise ConfigError("a mini-batch needs at least one example")
+        x = np.hstack([np.asarray(p[0]).reshape(-1, 1) for p in mini_batch]).T
+        y = np.hstack([np.asarray(p[1]).reshape(-1, 1) for p in mini_batch]).T
+        return self.train_batch(x, y, eta)
+
+    def evaluate(self, test_data: Iterable[tuple[Array, object]]) -> int:
+        """How many ``(x, y)`` pairs the network classifies right (y an int label or one-hot)."""
+        correct = 0
+        for x, y in test_data:
+            label = int(np.argmax(y)) if np.size(y) > 1 else int(np.asarray(y).reshape(()))
+            correct += int(np.argmax(self.feedforward(np.asarray(x).reshape(-1, 1))) == label)
+        return correct
+
+    # -- the fast path (one example per row) --------------------------------------------------
+    def begin_batch(self, x: Array, y: Array, eta: float, *, record=False, indices=None):
+        """Start a :class:`BatchPass` over rows ``x`` (m, n_1) with one-hot rows ``y`` (m, n_L).
+
+        With ``indices``, ``x`` and ``y`` are a whole data set and the batch is those rows,
+        gathered straight into the pass's buffers.
+        """
+        n = int(x.shape[0]) if indices is None else len(indices)
+        if x.ndim != 2 or x.shape[1] != self.sizes[0] or n == 0:
+            raise ConfigError(
+                f"inputs must have shape (m, {self.sizes[0]}) with m ≥ 1, got {x.shape}"
+            )
+        if y.shape != (x.shape[0], self.sizes[-1]):
+            raise ConfigError(
+                f"targets must have shape ({x.shape[0]}, {self.sizes[-1]}), got {y.shape}"
+            )
+        self._adopt_assigned_arrays()
+        ws = self._workspace(n)
+        if indices is None:
+            np.copyto(ws.x, x)
+            np.copyto(ws.y, y)
+        else:
+            np.take(x, indices, axis=0, out=ws.x)
+            np.take(y, indices, axis=0, out=ws.y)
+        return BatchPass(self, ws, eta, record=record, indices=indices)
+
+    def _workspace(self, m: int) -> Workspace:
+        ws = self._workspaces.get(m)
+        if ws is None:
+            if len(self._workspaces) >= 2:  # the usual batch size and the epoch's remainder
+                self._workspaces.clear()
+            ws = self._workspaces[m] = Workspace(tuple(self.sizes), m, self.dtype)
+        return ws
+
+    def train_batch(self, x: Array, y: Array, eta: float) -> float:
+        """One SGD step on a mini-batch of rows; returns its mean cost before the update.
+
+        Raises
+        ------
+        DivergenceError
+            If the cost or the new weights would be non-finite; nothing is changed then.
+        """
+        p = self.begin_batch(x, y, eta)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            p.run_all()
+        return float(p.costs.mean())
+
+    def _adopt_assigned_arrays(self) -> None:
+        # ``net.weights[i] = new_array`` must take effect: before the fast path writes into the
+        # parameters, make sure each entry is a writeable C-ordered array of our dtype and shape.
+        # Entries already checked are recognised by identity, which keeps this off the hot path.
+        known = self._checked
+        params = self.weights + self.biases
+        if len(known) == len(params) and all(p is q for p, q in zip(params, known)):
+            return
+        shapes = self._weight_shapes() + [(n, 1) for n in self.sizes[1:]]
+        for i, (p, shape) in enumerate(zip(params, shapes)):
+            ok = type(p) is np.ndarray and p.dtype == self.dtype and p.flags.c_contiguous
+            if not (ok and p.flags.writeable):
+                p = np.array(p, dtype=self.dtype, order="C")
+            if p.shape != shape:
+                kind, l = (
+                    ("weights", i + 2)
+                    if i < len(self.weights)
+                    else ("biases", i - len(self.weights) + 2)
+                )
+                raise ConfigError(f"{kind} of layer {l} must have shape {shape}, got {p.shape}")
+            params[i] = p
+        n = len(self.weights)
+        self.weights[:], self.biases[:] = params[:n], params[n:]
+        self._checked = params
+
+    def _weight_shapes(self) -> list[tuple[int, int]]:
+        return [(n, k) for k, n in zip(self.sizes[:-1], self.sizes[1:])]
+
+    # -- whole data sets ------------------------------------------------------------------------
+    def output(self, x: Array) -> Array:
+        """a^L for rows of inputs ``x`` (n, n_1) → (n, n_L), computed in chunks."""
+        x = np.asarray(x)
+        out = np.empty((x.shape[0], self.sizes[-1]), self.dtype)
+        for start in range(0, x.shape[0], EVAL_CHUNK):
+            a = np.asarray(x[start : start + EVAL_CHUNK], self.dtype)
+            for b, w in zip(self.biases, self.weights):
+                a = self.activation.fn(a @ w.T + b.T)
+            out[start : start + EVAL_CHUNK] = a
+        return out
+
+    def accuracy(self, x: Array, labels: Array) -> float:
+        """Fraction of rows of ``x`` whose largest output is the label."""
+        if len(labels) == 0:
+            return float("nan")
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.mean(np.argmax(self.output(x), axis=1) == labels))
+
+    def total_cost(self, x: Array, y: Array) -> float:
+        """Mean cost (1/n) Σ_x C_x over rows ``x`` with one-hot rows ``y``."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return float(np.mean(self.cost.fn(self.output(x), y)))
+
+    # -- state ----------------------------------------------------------------------------------
+    def copy(self) -> Network:
+        """An independent copy with the same parameters, activation, cost and dtype."""
+        new = Network.__new__(Network)
+        new.sizes = list(self.sizes)
+        new.num_layers = self.num_layers
+        new.dtype = self.dtype
+        new.activation = self.activation
+        new.cost = self.cost
+        new.weights = [np.array(w, dtype=self.dtype) for w in self.weights]
+        new.biases = [np.array(b, dtype=self.dtype) for b in self.biases]
+        new._workspaces = {}
+        new._checked = []
+        return new
+
+    def as_dtype(self, dtype) -> Network:
+        """A copy whose parameters are converted to ``dtype``."""
+        new = self.copy()
+        new.dtype = np.dtype(dtype)
+        new.weights = [w.astype(new.dtype) for w in new.weights]
+        new.biases = [b.astype(new.dtype) for b in new.biases]
+        return new
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(w.size for w in self.weights) + sum(b.size for b in self.biases)
+
+    def __repr__(self) -> str:
+        return (
+            f"Network({self.sizes}, activation={self.activation.name!r}, "
+            f"cost={self.cost.name!r}, dtype={self.dtype.name})"
+        )

@@ -1,0 +1,288 @@
+"""A training session: the book's SGD loop, advanced one mini-batch or one phase at a time.
+
+A :class:`Session` owns a :class:`~bpstudio.core.network.Network` and a data set. Each epoch it
+shuffles the training set with its own seeded generator and walks through it in mini-batches of
+``mini_batch_size`` (the last one of an epoch may be smaller, as in the book). ``step_batch()``
+runs one whole ``update_mini_batch``; ``step_phase()`` runs one phase of it (see
+:func:`~bpstudio.core.trace.phases_for`). Both use the same code, so running every phase of a batch
+gives bit for bit what ``step_batch()`` gives. Hyperparameters may change between batches; a batch
+that is under way keeps the values it started with.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bpstudio.core.errors import ConfigError, DivergenceError
+from bpstudio.core.functions import get_activation, get_cost
+from bpstudio.core.network import Network, check_sizes
+from bpstudio.core.trace import Phase, Trace
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Accuracy at the end of one epoch (epochs count from 0, as the book prints them)."""
+
+    epoch: int
+    batches: int
+    training_accuracy: float
+    validation_accuracy: float
+    validation_correct: int
+    validation_total: int
+
+
+@dataclass
+class History:
+    """Cost of every mini-batch (before its update) and accuracy at the end of every epoch."""
+
+    batch_costs: list[float] = field(default_factory=list)
+    epochs: list[EpochRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one completed mini-batch did."""
+
+    epoch: int
+    batch: int  # index of this batch within its epoch
+    size: int
+    cost: float
+    epoch_record: EpochRecord | None  # set when this batch completed an epoch
+
+
+def default_sizes(data) -> list[int]:
+    """A sensible default network for a data set: the book's [784, 30, 10] for MNIST."""
+    d, c = data.input_size, data.num_classes
+    if d >= 784:
+        return [d, 30, c]
+    if d >= 16:
+        return [d, 16, c]
+    return [d, 8, 8, c]
+
+
+def _check_hyper(eta, mini_batch_size) -> None:
+    if eta is not None and not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
+        raise ConfigError(f"the learning rate η must be a positive number, got {eta!r}")
+    if mini_batch_size is not None and (
+        int(mini_batch_size) != mini_batch_size or mini_batch_size < 1
+    ):
+        raise ConfigError(
+            f"the mini-batch size must be a whole number ≥ 1, got {mini_batch_size!r}"
+        )
+
+
+class Session:
+    """Train a network on a data set one mini-batch or one phase at a time.
+
+    Parameters
+    ----------
+    data : DataSplits
+        Training, validation and test sets (see :mod:`bpstudio.core.data`).
+    sizes : sequence of int, optional
+        Layer sizes; must start with the data's input size and end with its number of classes.
+        Defaults to :func:`default_sizes`.
+    activation, cost : str
+        See :class:`~bpstudio.core.network.Network`.
+    eta : float
+        Learning rate η (the book's 3.0 by default).
+    mini_batch_size : int
+        m, the book's 10 by default.
+    seed : int
+        Seeds both the initial weights and the shuffling; the same seed replays a run exactly.
+    dtype : numpy dtype
+        float64 (default) or float32.
+    """
+
+    def __init__(
+        self,
+        data,
+        sizes=None,
+        *,
+        activation="sigmoid",
+        cost="quadratic",
+        eta=3.0,
+        mini_batch_size=10,
+        seed=0,
+        dtype=np.float64,
+    ) -> None:
+        self.data = data
+        self.sizes = list(check_sizes(default_sizes(data) if sizes is None else sizes))
+        if self.sizes[0] != data.input_size or self.sizes[-1] != data.num_classes:
+            raise ConfigError(
+                f"for {data.name} the first layer must have {data.input_size} neurons and the "
+                f"last {data.num_classes}, got {self.sizes}"
+            )
+        _check_hyper(eta, mini_batch_size)
+        self.eta = float(eta)
+        self.mini_batch_size = int(mini_batch_size)
+        self.seed = int(seed)
+        self.dtype = np.dtype(dtype)
+        self._activation = get_activation(activation)
+        self._cost = get_cost(cost)
+        self._x = np.ascontiguousarray(data.train.x, dtype=self.dtype)
+        self._y = np.ascontiguousarray(data.train.one_hot(), dtype=self.dtype)
+        self.reset()
+
+    # -- state ----------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Re-initialise the weights from the seed and forget all progress."""
+        init_seq, shuffle_seq = np.random.SeedSequence(self.seed).spawn(2)
+        self.network = Network(
+            self.sizes,
+            self._activation,
+            self._cost,
+            rng=np.random.default_rng(init_seq),
+            dtype=self.dtype,
+        )
+        self._rng = np.random.default_rng(shuffle_seq)
+        self.history = History()
+        self.epoch = 0  # the epoch under way (completed epochs = epoch)
+        self.batch_in_epoch = 0
+        self.batches_done = 0
+        self.examples_seen = 0
+        self._order: np.ndarray | None = None
+        self._position = 0
+        self._pass = None  # a BatchPass under way (phase stepping)
+        self._last_pass = None
+
+    @property
+    def activation(self) -> str:
+        return self._activation.name
+
+    @property
+    def cost(self) -> str:
+        return self._cost.name
+
+    @property
+    def train_size(self) -> int:
+        return len(self.data.train)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(self.train_size / self.mini_batch_size)
+
+    @property
+    def in_pass(self) -> bool:
+        """True while a mini-batch has been stepped into phase by phase but not finished."""
+        return self._pass is not None
+
+    @property
+    def next_phase(self) -> Phase | None:
+        """The phase ``step_phase()`` runs next (the feedforward of a new batch if none is open)."""
+        if self._pass is None:
+            from bpstudio.core.trace import phases_for
+
+            return phases_for(self.network.num_layers)[0]
+        return self._pass.phases[self._pass.done]
+
+    def set_hyperparameters(self, *, eta=None, mini_batch_size=None, activation=None, cost=None):
+        """Change η, m, σ or the cost; they apply from the next mini-batch on."""
+        _check_hyper(eta, mini_batch_size)
+        act = get_activation(activation) if activation is not None else None
+        cst = get_cost(cost) if cost is not None else None
+        if eta is not None:
+            self.eta = float(eta)
+        if mini_batch_size is not None:
+            self.mini_batch_size = int(mini_batch_size)
+        if act is not None:
+            self._activation = self.network.activation = act
+        if cst is not None:
+            self._cost = self.network.cost = cst
+
+    # -- stepping -------------------------------------------------------------------------------
+    def step_batch(self, *, record: bool = False) -> BatchResult:
+        """Run one mini-batch (or the rest of the one under way) and update the weights.
+
+        Raises
+        ------
+        DivergenceError
+            The step would make the cost or a weight non-finite; the network is left as it was
+            and the same mini-batch comes next.
+        """
+        p = self._pass if self._pass is not None else self._begin(record)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                p.run_all()
+            except DivergenceError:
+                self._pass = None
+                raise
+        return self._finish(p)
+
+    def step_phase(self) -> tuple[Phase, BatchResult | None]:
+        """Run the next phase; returns it and, if it completed the batch, the batch's result."""
+        if self._pass is None:
+            self._pass = self._begin(record=True)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                phase = self._pass.run_next()
+            except DivergenceError:
+                self._pass = None
+                raise
+        result = self._finish(self._pass) if self._pass.complete else None
+        return phase, result
+
+    def trace(self) -> Trace | None:
+        """The pass under way, or else the last completed one (valid until the next step)."""
+        p = self._pass if self._pass is not None else self._last_pass
+        return None if p is None else p.trace()
+
+    def _begin(self, record: bool):
+        if self._order is None:
+            self._order = self._rng.permutation(self.train_size)
+            self._position = 0
+        idx = self._order[self._position : self._position + self.mini_batch_size]
+        p = self.network.begin_batch(self._x, self._y, self.eta, record=record, indices=idx)
+        self._pass = p
+        return p
+
+    def _finish(self, p) -> BatchResult:
+        self._pass = None
+        self._last_pass = p
+        m = p.ws.m
+        cost = float(p.costs.mean())
+        self.history.batch_costs.append(cost)
+        result_epoch, result_batch = self.epoch, self.batch_in_epoch
+        self._position += m
+        self.examples_seen += m
+        self.batches_done += 1
+        self.batch_in_epoch += 1
+        record = None
+        if self._position >= self.train_size:
+            record = self._end_epoch()
+        return BatchResult(result_epoch, result_batch, m, cost, record)
+
+    def _end_epoch(self) -> EpochRecord:
+        val = self.data.validation
+        correct = self.count_correct(val.x, val.y)
+        record = EpochRecord(
+            epoch=self.epoch,
+            batches=self.batches_done,
+            training_accuracy=self.accuracy("train"),
+            validation_accuracy=correct / max(len(val), 1),
+            validation_correct=correct,
+            validation_total=len(val),
+        )
+        self.history.epochs.append(record)
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        self._order = None
+        return record
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def count_correct(self, x, labels) -> int:
+        """How many rows of ``x`` the network classifies as their label."""
+        if len(labels) == 0:
+            return 0
+        with np.errstate(over="ignore", invalid="ignore"):
+            return int(np.sum(np.argmax(self.network.output(x), axis=1) == labels))
+
+    def accuracy(self, split: str = "validation") -> float:
+        """Fraction right on ``"train"``, ``"validation"`` or ``"test"``."""
+        ds = {"train": self.data.train, "validation": self.data.validation, "test": self.data.test}
+        if split not in ds:
+            raise ConfigError(f"unknown split {split!r}; choose train, validation or test")
+        d = ds[split]
+        return self.count_correct(d.x, d.y) / len(d) if len(d) else float("nan")
