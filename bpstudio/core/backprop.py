@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.linalg import get_blas_funcs
 
 from bpstudio.core.errors import DivergenceError
 from bpstudio.core.trace import Trace, frozen, phases_for
@@ -23,20 +24,50 @@ Array = np.ndarray
 
 
 class Workspace:
-    """Buffers for one batch size ``m``: entry ``l − 1`` belongs to the book's layer l."""
+    """Buffers for one batch size ``m``: entry ``l − 1`` belongs to the book's layer l.
+
+    Every layer that feeds another keeps its activations with an extra column of ones
+    (``a_ones[l − 1]``, shape (m, n_l + 1)), and each layer's parameters are stored as one
+    matrix [w^l | b^l] (see :func:`parameter_views`). Then one product gives z^l including the
+    bias, and one product gives both BP4's Σ_x a^(l−1)_k δ^l_j and BP3's Σ_x δ^l_j.
+    """
 
     def __init__(self, sizes: tuple[int, ...], m: int, dtype: np.dtype) -> None:
         self.m = m
-        self.x = np.empty((m, sizes[0]), dtype)
+        self.a_ones = [np.ones((m, n + 1), dtype) for n in sizes[:-1]]
+        self.a: list[Array] = [a1[:, :-1] for a1 in self.a_ones] + [np.empty((m, sizes[-1]), dtype)]
+        self.x = self.a[0]
         self.y = np.empty((m, sizes[-1]), dtype)
         self.z: list[Array | None] = [None] + [np.empty((m, n), dtype) for n in sizes[1:]]
-        self.a: list[Array] = [self.x] + [np.empty((m, n), dtype) for n in sizes[1:]]
         self.delta: list[Array | None] = [None] + [np.empty((m, n), dtype) for n in sizes[1:]]
-        # δ^l scaled by η/m, so that one product gives the step (η/m) Σ_x ∂C_x/∂w directly and
-        # no weight-sized array needs a second pass to be scaled.
-        self.scaled_delta = [None] + [np.empty((m, n), dtype) for n in sizes[1:]]
-        self.step_w = [np.empty((n, k), dtype) for k, n in zip(sizes[:-1], sizes[1:])]
-        self.step_b = [np.empty(n, dtype) for n in sizes[1:]]
+        # δ^l scaled by η/m, stored column-major so that BLAS's gemm can add the step
+        # −(η/m) [a^(l−1) 1]^T δ^l straight into the parameters: one pass over them, no
+        # weight-sized step array to write and read back (see _update).
+        self.scaled_delta = [None] + [np.empty((m, n), dtype, order="F") for n in sizes[1:]]
+        self.gemm = get_blas_funcs("gemm", dtype=dtype)
+
+
+def parameter_count(sizes) -> int:
+    """Number of weights and biases of a network with layer sizes ``sizes``."""
+    return sum(n * k + n for k, n in zip(sizes[:-1], sizes[1:]))
+
+
+def layer_views(flat: Array, sizes) -> list[Array]:
+    """Views of one flat vector as the matrices [w^l | b^l], shape (n_l, n_(l−1) + 1), l = 2 … L."""
+    out, start = [], 0
+    for k, n in zip(sizes[:-1], sizes[1:]):
+        out.append(flat[start : start + n * (k + 1)].reshape(n, k + 1))
+        start += n * (k + 1)
+    return out
+
+
+def parameter_views(flat: Array, sizes) -> tuple[list[Array], list[Array], list[Array]]:
+    """The weights w^l (n_l, n_(l−1)) and biases b^l (n_l, 1) as views of one flat vector.
+
+    Returns ``(weights, biases, layers)`` where ``layers[i]`` is [w | b] of layer i + 2.
+    """
+    layers = layer_views(flat, sizes)
+    return [p[:, :-1] for p in layers], [p[:, -1:] for p in layers], layers
 
 
 class BatchPass:
@@ -55,16 +86,22 @@ class BatchPass:
         Keep a copy of the weights before the update so :meth:`trace` can show both.
     indices : (m,) int array, optional
         Where the examples come from in the training set, for views.
+    inputs_bounded : bool
+        The inputs are known to lie in [0, 1] (a :class:`Dataset`'s are), which spares the
+        divergence check a pass over them.
     """
 
-    def __init__(self, network, workspace, eta, *, record=False, indices=None) -> None:
+    def __init__(
+        self, network, workspace, eta, *, record=False, indices=None, inputs_bounded=False
+    ) -> None:
         self.network = network
+        self.inputs_bounded = inputs_bounded  # every input known to lie in [0, 1]
         self.ws = workspace
         self.eta = float(eta)
         self.indices = indices
         self.phases = phases_for(network.num_layers)
         self.done = 0
-        self.costs: Array | None = None
+        self.cost_sum: float | None = None  # Σ_x C_x, set with BP1 (the output error)
         self.activation = network.activation
         self.cost = network.cost
         self._before = None
@@ -77,6 +114,11 @@ class BatchPass:
     @property
     def complete(self) -> bool:
         return self.done == len(self.phases)
+
+    @property
+    def mean_cost(self) -> float:
+        """C = (1/m) Σ_x C_x of the batch, once the output error (BP1) has been computed."""
+        return self.cost_sum / self.ws.m
 
     def run_next(self):
         """Run the next phase and return it."""
@@ -95,24 +137,35 @@ class BatchPass:
         return phase
 
     def run_all(self) -> None:
-        """Run every remaining phase."""
-        while self.done < len(self.phases):
-            self.run_next()
+        """Run every remaining phase (the fast path calls them directly, in the same order)."""
+        if self.done:
+            while self.done < len(self.phases):
+                self.run_next()
+            return
+        self._feedforward()
+        self._output_error()
+        for layer in range(self.network.num_layers - 1, 1, -1):
+            self._backpropagate(layer)
+        self._gradients()
+        self._update()
+        self.done = len(self.phases)
 
     # -- the phases ---------------------------------------------------------------------------
     def _feedforward(self) -> None:
-        ws, act, net = self.ws, self.activation, self.network
-        for i, (w, b) in enumerate(zip(net.weights, net.biases), start=1):
+        ws, act = self.ws, self.activation
+        for i, wb in enumerate(self.network.layers, start=1):
             z = ws.z[i]
-            np.matmul(ws.a[i - 1], w.T, out=z)  # z^l = w^l a^(l−1) + b^l, a row per example
-            z += b.T
-            ws.a[i][...] = act.fn(z)  # a^l = σ(z^l)
-        self.costs = self.cost.fn(ws.a[-1], ws.y)
+            # z^l = w^l a^(l−1) + b^l for every example (a row each): [a^(l−1) 1] [w^l | b^l]^T
+            np.matmul(ws.a_ones[i - 1], wb.T, out=z)
+            act.fn_into(z, ws.a[i])  # a^l = σ(z^l)
 
     def _output_error(self) -> None:
         ws = self.ws
-        # BP1: δ^L = ∇_a C ⊙ σ'(z^L)
-        ws.delta[-1][...] = self.cost.delta(ws.z[-1], ws.a[-1], ws.y, self.activation)
+        # BP1: δ^L = ∇_a C ⊙ σ'(z^L). The batch's cost Σ_x C_x comes from the same a^L − y;
+        # views show C per example from the trace, computed from a^L once the forward pass ran.
+        self.cost_sum = self.cost.delta_into(
+            ws.z[-1], ws.a[-1], ws.y, self.activation, ws.delta[-1]
+        )
 
     def _backpropagate(self, layer: int) -> None:
         ws, i = self.ws, layer - 1
@@ -124,26 +177,37 @@ class BatchPass:
         ws = self.ws
         scale = self.eta / ws.m
         for i in range(1, len(ws.a)):
-            sd = ws.scaled_delta[i]
-            np.multiply(ws.delta[i], scale, out=sd)
-            # BP4: ∂C_x/∂w^l_jk = a^(l−1)_k δ^l_j; one product sums it over the batch (times η/m).
-            np.matmul(sd.T, ws.a[i - 1], out=ws.step_w[i - 1])
-            # BP3: ∂C_x/∂b^l_j = δ^l_j.
-            np.sum(sd, axis=0, out=ws.step_b[i - 1])
+            # BP3 and BP4 need only δ^l and a^(l−1): ∂C/∂b^l_j = mean δ^l_j and ∂C/∂w^l_jk =
+            # mean a^(l−1)_k δ^l_j. The update multiplies them out inside its product; here δ
+            # is scaled by η/m for it, and the trace forms the gradients when a view asks.
+            np.multiply(ws.delta[i], scale, out=ws.scaled_delta[i])
 
     def _update(self) -> None:
-        ws, net = self.ws, self.network
-        finite = math.isfinite(float(self.costs.sum()))
-        for tw, tb in zip(ws.step_w, ws.step_b):
-            # A sum of squares is finite only if every step is below ~1e154 in size, so the new
-            # weights stay finite; checked for every layer before any weight changes.
-            flat = tw.reshape(-1)
-            finite = finite and math.isfinite(np.dot(flat, flat)) and math.isfinite(np.dot(tb, tb))
-        if not finite:
+        ws = self.ws
+        if not self._steps_are_finite():
             raise DivergenceError(self._divergence_message())
-        for w, b, tw, tb in zip(net.weights, net.biases, ws.step_w, ws.step_b):
-            w -= tw  # w → w − (η/m) Σ_x ∂C_x/∂w
-            b[:, 0] -= tb
+        gemm = ws.gemm
+        for sd, a1, wb in zip(ws.scaled_delta[1:], ws.a_ones, self.network.layers):
+            # [w | b] → [w | b] − (η/m) Σ_x δ^T [a 1], as (η/m)·BP4 and BP3 summed over the batch:
+            # gemm computes C = α A B + β C in place on the transposed (column-major) views.
+            gemm(-1.0, a1.T, sd, 1.0, wb.T, overwrite_c=1)
+
+    def _steps_are_finite(self) -> bool:
+        # Every step is (η/m) Σ_x δ_xj a_xk, so by Cauchy–Schwarz |step| ≤ √(Σδ² · Σa²).
+        # When that bound is below 1e150 no step, and no new parameter, can overflow; NaN fails
+        # the comparison too. For activations bounded by 1 (and inputs in [0, 1]) Σa² ≤ m(n+1)
+        # needs no pass over a. All is checked before any parameter changes.
+        ws, act = self.ws, self.activation
+        if not math.isfinite(self.cost_sum):
+            return False
+        for i in range(1, len(ws.a)):
+            sdt = ws.scaled_delta[i].T
+            a1 = ws.a_ones[i - 1]
+            bounded = self.inputs_bounded if i == 1 else act.bounded
+            sum_a2 = a1.size if bounded else float(np.vdot(a1, a1))
+            if not float(np.vdot(sdt, sdt)) * sum_a2 < 1e300:
+                return False
+        return True
 
     def _divergence_message(self) -> str:
         out = self.ws.a[-1]
@@ -195,7 +259,7 @@ class BatchPass:
             biases=biases,
             weights_after=frozen_all(net.weights) if updated else None,
             biases_after=frozen_all(b[:, 0] for b in net.biases) if updated else None,
-            costs=frozen(self.costs),
+            costs=frozen(self.cost.fn(ws.a[-1], ws.y)) if fed else None,
         )
 
     def _mean_gradients(self, which: str) -> tuple[Array, ...]:

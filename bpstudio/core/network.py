@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from bpstudio.core.backprop import BatchPass, Workspace
+from bpstudio.core.backprop import BatchPass, Workspace, parameter_count, parameter_views
 from bpstudio.core.errors import ConfigError
 from bpstudio.core.functions import Activation, get_activation, get_cost
 
@@ -82,13 +82,20 @@ class Network:
         self.cost = get_cost(cost)
         rng = np.random.default_rng(seed) if rng is None else rng
         # The book's order: all biases, then all weights, each standard normal.
-        self.biases = [rng.standard_normal((n, 1)).astype(self.dtype) for n in self.sizes[1:]]
-        self.weights = [
-            rng.standard_normal((n, k)).astype(self.dtype)
-            for k, n in zip(self.sizes[:-1], self.sizes[1:])
-        ]
+        biases = [rng.standard_normal((n, 1)) for n in self.sizes[1:]]
+        weights = [rng.standard_normal((n, k)) for k, n in zip(self.sizes[:-1], self.sizes[1:])]
+        self._store(weights, biases)
+
+    def _store(self, weights: Sequence[Array], biases: Sequence[Array]) -> None:
+        # All parameters live in one flat vector (``parameters``), layer by layer as matrices
+        # [w^l | b^l] (``layers``); ``weights[i]`` and ``biases[i]`` are views of it. The update
+        # is then a single subtraction, and a layer's forward step a single product.
+        self.parameters = np.empty(parameter_count(self.sizes), self.dtype)
+        self.weights, self.biases, self.layers = parameter_views(self.parameters, self.sizes)
+        for dst, src in zip(self.weights + self.biases, list(weights) + list(biases)):
+            dst[...] = src
         self._workspaces: dict[int, Workspace] = {}
-        self._checked: list[Array] = []
+        self._views = (self.weights, self.biases, list(self.weights), list(self.biases))
 
     # -- the book's interface (column vectors) -----------------------------------------------
     def feedforward(self, a: Array) -> Array:
@@ -163,17 +170,31 @@ class Network:
             raise ConfigError(
                 f"targets must have shape ({x.shape[0]}, {self.sizes[-1]}), got {y.shape}"
             )
-        self._adopt_assigned_arrays()
-        ws = self._workspace(n)
+        return self.start_batch(x, y, eta, record=record, indices=indices)
+
+    def start_batch(self, x, y, eta, *, record=False, indices=None):
+        """:meth:`begin_batch` without its shape checks, for callers that checked once."""
         if indices is None:
+            ws = self.workspace(x.shape[0])
             np.copyto(ws.x, x)
             np.copyto(ws.y, y)
         else:
+            ws = self.workspace(len(indices))
             np.take(x, indices, axis=0, out=ws.x)
             np.take(y, indices, axis=0, out=ws.y)
-        return BatchPass(self, ws, eta, record=record, indices=indices)
+        return self.start_pass(ws, eta, record=record, indices=indices)
 
-    def _workspace(self, m: int) -> Workspace:
+    def start_pass(
+        self, ws: Workspace, eta: float, *, record=False, indices=None, inputs_bounded=False
+    ) -> BatchPass:
+        """Start a pass over the batch already in ``ws.x`` and ``ws.y``."""
+        self._adopt_assigned_arrays()
+        return BatchPass(
+            self, ws, eta, record=record, indices=indices, inputs_bounded=inputs_bounded
+        )
+
+    def workspace(self, m: int) -> Workspace:
+        """The buffers for batches of ``m`` examples (made on first use, then reused)."""
         ws = self._workspaces.get(m)
         if ws is None:
             if len(self._workspaces) >= 2:  # the usual batch size and the epoch's remainder
@@ -192,32 +213,29 @@ class Network:
         p = self.begin_batch(x, y, eta)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             p.run_all()
-        return float(p.costs.mean())
+        return p.mean_cost
 
     def _adopt_assigned_arrays(self) -> None:
-        # ``net.weights[i] = new_array`` must take effect: before the fast path writes into the
-        # parameters, make sure each entry is a writeable C-ordered array of our dtype and shape.
-        # Entries already checked are recognised by identity, which keeps this off the hot path.
-        known = self._checked
-        params = self.weights + self.biases
-        if len(known) == len(params) and all(p is q for p, q in zip(params, known)):
+        # ``net.weights[i] = new_array`` (or a whole new list) must take effect: copy whatever was
+        # assigned into the flat parameter vector and put the views back. Identity checks keep
+        # this off the hot path when nothing was assigned.
+        wl, bl, wv, bv = self._views
+        w, b = self.weights, self.biases
+        if w is wl and b is bl and all(p is q for p, q in zip(w + b, wv + bv)):
             return
         shapes = self._weight_shapes() + [(n, 1) for n in self.sizes[1:]]
-        for i, (p, shape) in enumerate(zip(params, shapes)):
-            ok = type(p) is np.ndarray and p.dtype == self.dtype and p.flags.c_contiguous
-            if not (ok and p.flags.writeable):
-                p = np.array(p, dtype=self.dtype, order="C")
+        new = list(w) + list(b)
+        if len(new) != len(shapes):
+            raise ConfigError(f"a {self.sizes} network has {len(shapes)} parameter arrays")
+        for i, (p, shape) in enumerate(zip(new, shapes)):
+            p = np.asarray(p, dtype=self.dtype)
             if p.shape != shape:
-                kind, l = (
-                    ("weights", i + 2)
-                    if i < len(self.weights)
-                    else ("biases", i - len(self.weights) + 2)
-                )
+                n = len(self.weights)
+                kind, l = ("weights", i + 2) if i < n else ("biases", i - n + 2)
                 raise ConfigError(f"{kind} of layer {l} must have shape {shape}, got {p.shape}")
-            params[i] = p
-        n = len(self.weights)
-        self.weights[:], self.biases[:] = params[:n], params[n:]
-        self._checked = params
+            new[i] = p
+        n = len(shapes) // 2
+        self._store(new[:n], new[n:])
 
     def _weight_shapes(self) -> list[tuple[int, int]]:
         return [(n, k) for k, n in zip(self.sizes[:-1], self.sizes[1:])]
@@ -249,29 +267,23 @@ class Network:
     # -- state ----------------------------------------------------------------------------------
     def copy(self) -> Network:
         """An independent copy with the same parameters, activation, cost and dtype."""
-        new = Network.__new__(Network)
-        new.sizes = list(self.sizes)
-        new.num_layers = self.num_layers
-        new.dtype = self.dtype
-        new.activation = self.activation
-        new.cost = self.cost
-        new.weights = [np.array(w, dtype=self.dtype) for w in self.weights]
-        new.biases = [np.array(b, dtype=self.dtype) for b in self.biases]
-        new._workspaces = {}
-        new._checked = []
-        return new
+        return self.as_dtype(self.dtype)
 
     def as_dtype(self, dtype) -> Network:
         """A copy whose parameters are converted to ``dtype``."""
-        new = self.copy()
+        self._adopt_assigned_arrays()
+        new = Network.__new__(Network)
+        new.sizes = list(self.sizes)
+        new.num_layers = self.num_layers
         new.dtype = np.dtype(dtype)
-        new.weights = [w.astype(new.dtype) for w in new.weights]
-        new.biases = [b.astype(new.dtype) for b in new.biases]
+        new.activation = self.activation
+        new.cost = self.cost
+        new._store(self.weights, self.biases)
         return new
 
     @property
     def num_parameters(self) -> int:
-        return sum(w.size for w in self.weights) + sum(b.size for b in self.biases)
+        return int(self.parameters.size)
 
     def __repr__(self) -> str:
         return (

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from time import perf_counter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,15 +44,15 @@ class History:
     epochs: list[EpochRecord] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class BatchResult:
+class BatchResult(NamedTuple):
     """What one completed mini-batch did."""
 
     epoch: int
     batch: int  # index of this batch within its epoch
     size: int
     cost: float
-    epoch_record: EpochRecord | None  # set when this batch completed an epoch
+    epoch_record: EpochRecord | None  # set when this batch completed an (evaluated) epoch
+    completed_epoch: bool = False
 
 
 def default_sizes(data) -> list[int]:
@@ -94,6 +96,8 @@ class Session:
         Seeds both the initial weights and the shuffling; the same seed replays a run exactly.
     dtype : numpy dtype
         float64 (default) or float32.
+    evaluate : bool
+        Measure training and validation accuracy at the end of every epoch (default True).
     """
 
     def __init__(
@@ -107,8 +111,10 @@ class Session:
         mini_batch_size=10,
         seed=0,
         dtype=np.float64,
+        evaluate=True,
     ) -> None:
         self.data = data
+        self.evaluate = bool(evaluate)
         self.sizes = list(check_sizes(default_sizes(data) if sizes is None else sizes))
         if self.sizes[0] != data.input_size or self.sizes[-1] != data.num_classes:
             raise ConfigError(
@@ -124,6 +130,8 @@ class Session:
         self._cost = get_cost(cost)
         self._x = np.ascontiguousarray(data.train.x, dtype=self.dtype)
         self._y = np.ascontiguousarray(data.train.one_hot(), dtype=self.dtype)
+        self._bytes = getattr(data.train, "x_bytes", None)  # see Dataset.x_bytes
+        self._byte_buffers: dict[int, np.ndarray] = {}
         self.reset()
 
     # -- state ----------------------------------------------------------------------------------
@@ -224,6 +232,28 @@ class Session:
         result = self._finish(self._pass) if self._pass.complete else None
         return phase, result
 
+    def run(self, max_batches: int, *, deadline: float | None = None) -> list[BatchResult]:
+        """Run up to ``max_batches`` mini-batches, stopping early at an epoch's end or when
+        ``time.perf_counter()`` passes ``deadline``; returns their results.
+
+        The same as calling :meth:`step_batch` that many times, with less overhead per batch.
+        A :class:`DivergenceError` stops the run; the batches before it stay done.
+        """
+        results = []
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(max_batches):
+                p = self._pass if self._pass is not None else self._begin(False)
+                try:
+                    p.run_all()
+                except DivergenceError:
+                    self._pass = None
+                    raise
+                result = self._finish(p)
+                results.append(result)
+                if result.completed_epoch or (deadline is not None and perf_counter() > deadline):
+                    break
+        return results
+
     def trace(self) -> Trace | None:
         """The pass under way, or else the last completed one (valid until the next step)."""
         p = self._pass if self._pass is not None else self._last_pass
@@ -234,7 +264,17 @@ class Session:
             self._order = self._rng.permutation(self.train_size)
             self._position = 0
         idx = self._order[self._position : self._position + self.mini_batch_size]
-        p = self.network.begin_batch(self._x, self._y, self.eta, record=record, indices=idx)
+        ws = self.network.workspace(len(idx))
+        if self._bytes is None:
+            np.take(self._x, idx, axis=0, out=ws.x)
+        else:  # gather the bytes, then x = bytes / 255 exactly as the loader computed it
+            buf = self._byte_buffers.get(len(idx))
+            if buf is None:
+                buf = self._byte_buffers[len(idx)] = np.empty(ws.x.shape, np.uint8)
+            np.take(self._bytes, idx, axis=0, out=buf)
+            np.divide(buf, 255.0, out=ws.x)
+        np.take(self._y, idx, axis=0, out=ws.y)
+        p = self.network.start_pass(ws, self.eta, record=record, indices=idx, inputs_bounded=True)
         self._pass = p
         return p
 
@@ -242,30 +282,32 @@ class Session:
         self._pass = None
         self._last_pass = p
         m = p.ws.m
-        cost = float(p.costs.mean())
+        cost = p.mean_cost
         self.history.batch_costs.append(cost)
         result_epoch, result_batch = self.epoch, self.batch_in_epoch
         self._position += m
         self.examples_seen += m
         self.batches_done += 1
         self.batch_in_epoch += 1
-        record = None
-        if self._position >= self.train_size:
+        record, completed = None, self._position >= self.train_size
+        if completed:
             record = self._end_epoch()
-        return BatchResult(result_epoch, result_batch, m, cost, record)
+        return BatchResult(result_epoch, result_batch, m, cost, record, completed)
 
-    def _end_epoch(self) -> EpochRecord:
-        val = self.data.validation
-        correct = self.count_correct(val.x, val.y)
-        record = EpochRecord(
-            epoch=self.epoch,
-            batches=self.batches_done,
-            training_accuracy=self.accuracy("train"),
-            validation_accuracy=correct / max(len(val), 1),
-            validation_correct=correct,
-            validation_total=len(val),
-        )
-        self.history.epochs.append(record)
+    def _end_epoch(self) -> EpochRecord | None:
+        record = None
+        if self.evaluate:
+            val = self.data.validation
+            correct = self.count_correct(val.x, val.y)
+            record = EpochRecord(
+                epoch=self.epoch,
+                batches=self.batches_done,
+                training_accuracy=self.accuracy("train"),
+                validation_accuracy=correct / max(len(val), 1),
+                validation_correct=correct,
+                validation_total=len(val),
+            )
+            self.history.epochs.append(record)
         self.epoch += 1
         self.batch_in_epoch = 0
         self._order = None

@@ -1,0 +1,72 @@
+"""One place that turns what the user typed (``--data mnist``, a combo box choice) into data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bpstudio.core.data.builtin import TOY_SETS, load_digits, make_toy
+from bpstudio.core.data.dataset import DataSplits
+from bpstudio.core.data.download import mnist_cache_dir
+from bpstudio.core.data.mnist import load_mnist_idx, load_mnist_pickle, mnist_files_present
+from bpstudio.core.errors import DataError
+
+DATASET_CHOICES: tuple[str, ...] = ("digits", "mnist", *TOY_SETS)
+"""The named data sets, in the order the GUI offers them."""
+
+_ACCEPTED = (
+    f"one of {', '.join(DATASET_CHOICES)}; mnist:<folder> for a folder holding the four MNIST "
+    "IDX files; or the path of the book's mnist.pkl.gz"
+)
+
+
+def load_dataset(spec: str, seed: int = 0) -> DataSplits:
+    """Load the data set that ``spec`` names.
+
+    Parameters
+    ----------
+    spec : str
+        ``"digits"``, ``"xor"``, ``"circles"``, ``"spiral"`` or ``"blobs"`` (built in);
+        ``"mnist"`` (the files :func:`fetch_mnist` downloads into :func:`mnist_cache_dir`);
+        ``"mnist:<folder>"`` (the four IDX files in that folder, plain or ``.gz``); or a path
+        ending in ``.pkl.gz`` or ``.pkl`` (the book's pickle).
+    seed : int, default 0
+        Seed for the digits' split and the toy sets' points. MNIST's split is fixed (the
+        book's), so the seed does not change it.
+
+    Returns
+    -------
+    DataSplits
+
+    Raises
+    ------
+    DataError
+        If ``spec`` is none of the above (the message lists what is accepted), if MNIST has not
+        been downloaded (the message says how to get it), or if a file is missing or bad.
+    """
+    name = spec.strip()
+    if name.lower() == "digits":
+        return load_digits(seed)
+    if name.lower() in TOY_SETS:
+        return make_toy(name.lower(), seed=seed)
+    if name.lower() == "mnist":
+        return _load_cached_mnist()
+    if name.lower().startswith("mnist:"):
+        folder = name[len("mnist:") :].strip()
+        if not folder:
+            raise DataError("mnist: needs a folder after the colon, as in mnist:~/data/mnist")
+        return load_mnist_idx(Path(folder).expanduser())
+    if name.lower().endswith((".pkl.gz", ".pkl")):
+        return load_mnist_pickle(Path(name).expanduser())
+    raise DataError(f"unknown data set {spec!r}; use {_ACCEPTED}")
+
+
+def _load_cached_mnist() -> DataSplits:
+    """Load MNIST from the download cache, or explain how to put it there."""
+    folder = mnist_cache_dir()
+    if not mnist_files_present(folder):
+        raise DataError(
+            f"MNIST is not downloaded yet (looked in {folder}); run `bpstudio data fetch mnist` "
+            "to download it (about 11 MB), or use mnist:<folder> for a folder that already "
+            "holds the four files"
+        )
+    return load_mnist_idx(folder)
