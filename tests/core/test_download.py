@@ -381,3 +381,25 @@ def test_os_replace_is_used_for_the_final_name(fake, server, tmp_path, monkeypat
     fetch_mnist(tmp_path, base_urls=[server.base("fake")])
     assert [dst for _, dst in renames] == list(fake)
     assert all(src.startswith(".") and src.endswith(".part") for src, _ in renames)
+
+
+def test_cli_fetch_downloads_and_reports(fake, server, tmp_path, monkeypatch, capsys):
+    from bpstudio.cli import main
+
+    monkeypatch.setenv("BPSTUDIO_MNIST_URL", server.base("fake"))
+    assert main(["data", "fetch", "mnist", "--dest", str(tmp_path)]) == 0
+    assert_holds_exactly(tmp_path, fake)
+    assert "checksums verified" in capsys.readouterr().out
+
+
+def test_cli_fetch_refuses_a_corrupted_file_in_one_line(
+    fake, server, tmp_path, monkeypatch, capsys
+):
+    from bpstudio.cli import main
+
+    monkeypatch.setenv("BPSTUDIO_MNIST_URL", server.base("corrupt"))
+    assert main(["data", "fetch", "mnist", "--dest", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bpstudio: error: ") and "checksum" in err
+    assert "Traceback" not in err
+    assert listing(tmp_path) == set()

@@ -1,0 +1,79 @@
+"""The command line: the book's epoch lines, the gradient check, one-line errors."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from bpstudio.cli import main
+
+
+def test_train_prints_the_books_epoch_lines(capsys):
+    assert main(["train", "--epochs", "2", "--progress", "never"]) == 0
+    out = capsys.readouterr().out
+    lines = re.findall(r"^Epoch (\d+): (\d+) / 300$", out, re.M)
+    assert [e for e, _ in lines] == ["0", "1"]
+    assert int(lines[-1][1]) > 150  # learning: well above the 30 / 300 of guessing
+    assert re.search(r"^Test: \d+ / 300 \(\d+\.\d\d%\)$", out, re.M)
+
+
+def test_progress_bar_goes_to_stderr(capsys):
+    assert main(["train", "--epochs", "1", "--progress", "always", "--data", "xor"]) == 0
+    captured = capsys.readouterr()
+    assert "epoch 0 [" in captured.err and "examples/s" in captured.err
+    assert "epoch 0 [" not in captured.out and "Epoch 0: " in captured.out
+
+
+def test_gradcheck_reports_error_and_speed(capsys):
+    assert main(["gradcheck", "--sample", "200"]) == 0
+    out = capsys.readouterr().out
+    err = float(re.search(r"max relative error (\S+)", out).group(1))
+    assert err <= 1e-6
+    assert re.search(r"backprop is [\d,]+× faster", out)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", "nonsense"], "unknown data set"),
+        (["train", "--sizes", "3", "4"], "first layer must have 64"),
+        (["train", "--eta", "-1"], "learning rate"),
+        (["train", "--batch", "0"], "--batch"),
+        (["train", "--data", "mnist:/no/such/folder"], "/no/such/folder"),
+        (["gradcheck", "--sizes", "64", "0", "10"], "positive"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bpstudio: error: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_no_traceback_from_the_real_command():
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpstudio", "train", "--data", "mnist:/no/such/folder"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "bpstudio: error:" in proc.stderr
+
+
+def test_help_everywhere():
+    for argv in ([], ["train"], ["gradcheck"], ["data"], ["data", "fetch"], ["screenshot"]):
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--help"])
+        assert exc.value.code == 0
+
+
+@pytest.mark.mnist
+def test_mnist_one_epoch_reaches_the_books_accuracy(mnist_folder, capsys):
+    argv = ["train", "--data", f"mnist:{mnist_folder}", "--sizes", "784", "30", "10"]
+    assert (
+        main([*argv, "--epochs", "1", "--batch", "10", "--eta", "3.0", "--progress", "never"]) == 0
+    )
+    correct = int(re.search(r"^Epoch 0: (\d+) / 10000$", capsys.readouterr().out, re.M).group(1))
+    assert correct >= 9000  # the book reports 9129 (91.3%) after epoch 0
