@@ -1,0 +1,219 @@
+"""Colour maps shared by the network view, its colour bars and the tests.
+
+Everything here is a small pure function or class over NumPy arrays, so a test can compute the
+colour the view should show without looking inside the view.
+
+One look-up table (LUT) of ``N_BINS`` colours serves every diverging quantity: a value ``v`` on
+the scale ``±scale`` goes to bin ``index = clip(rint(v * HALF / scale), -HALF, HALF) + HALF``,
+so bin ``HALF`` is exactly zero. Nodes show the LUT colour itself; edges show it blended onto the
+background with an opacity that grows with ``|v|``, so strong weights stand out and weak ones
+fade into the page.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QColor
+
+#: Background of the network view: light, so screenshots read well on a page.
+BACKGROUND = (255, 255, 255)
+#: Fill of a node whose value is not available (not computed yet in this pass).
+NEUTRAL_GREY = (200, 200, 200)
+#: Number of colour bins; odd, so that zero has a bin of its own (``HALF``).
+N_BINS = 255
+HALF = N_BINS // 2
+#: ColorBrewer RdBu, blue (negative) through near-white (zero) to red (positive).
+DIVERGING_STOPS = (
+    "#2166ac",
+    "#4393c3",
+    "#92c5de",
+    "#d1e5f0",
+    "#f7f7f7",
+    "#fddbc7",
+    "#f4a582",
+    "#d6604d",
+    "#b2182b",
+)
+#: Edge opacity at ``|v| = 0`` and the exponent of its growth to 1 at ``|v| = scale``.
+EDGE_MIN_ALPHA = 0.06
+EDGE_ALPHA_GAMMA = 1.3
+#: How much of an unfocused edge's colour survives while a neuron has the focus.
+FADE_KEEP = 0.12
+
+
+def _hex_to_rgb(text: str) -> tuple[int, int, int]:
+    value = int(text.lstrip("#"), 16)
+    return (value >> 16) & 255, (value >> 8) & 255, value & 255
+
+
+def diverging_lut(n_bins: int = N_BINS) -> np.ndarray:
+    """Return the diverging colour table.
+
+    Parameters
+    ----------
+    n_bins : int
+        Number of colours (odd).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` array of shape ``(n_bins, 4)`` (RGBA, alpha 255); row 0 is the most negative
+        value, row ``n_bins // 2`` zero, the last row the most positive.
+    """
+    stops = np.array([_hex_to_rgb(s) for s in DIVERGING_STOPS], dtype=float)
+    where = np.linspace(0.0, 1.0, len(stops))
+    t = np.linspace(0.0, 1.0, n_bins)
+    rgb = np.stack([np.interp(t, where, stops[:, c]) for c in range(3)], axis=1)
+    out = np.full((n_bins, 4), 255, dtype=np.uint8)
+    out[:, :3] = np.rint(rgb).astype(np.uint8)
+    return out
+
+
+def edge_alpha(magnitude: np.ndarray) -> np.ndarray:
+    """Opacity of an edge whose weight has relative magnitude ``|w| / scale``.
+
+    Parameters
+    ----------
+    magnitude : numpy.ndarray
+        Values in ``[0, 1]`` (larger values are clipped).
+
+    Returns
+    -------
+    numpy.ndarray
+        Opacity in ``[EDGE_MIN_ALPHA, 1]``, same shape.
+    """
+    m = np.clip(np.asarray(magnitude, dtype=float), 0.0, 1.0)
+    return EDGE_MIN_ALPHA + (1.0 - EDGE_MIN_ALPHA) * m**EDGE_ALPHA_GAMMA
+
+
+def blend(rgba: np.ndarray, alpha: np.ndarray, background=BACKGROUND) -> np.ndarray:
+    """Blend colours onto the background: ``alpha * colour + (1 - alpha) * background``.
+
+    Parameters
+    ----------
+    rgba : numpy.ndarray
+        ``(n, 4)`` or ``(n, 3)`` colours, ``uint8``.
+    alpha : numpy.ndarray or float
+        Opacity per colour, shape ``(n,)``, or one number.
+    background : tuple of int
+        RGB of the background.
+
+    Returns
+    -------
+    numpy.ndarray
+        Opaque ``uint8`` colours of shape ``(n, 4)``.
+    """
+    a = np.broadcast_to(np.asarray(alpha, dtype=float), (len(rgba),))[:, None]
+    rgb = a * rgba[:, :3] + (1.0 - a) * np.asarray(background, dtype=float)[None, :]
+    out = np.full((len(rgba), 4), 255, dtype=np.uint8)
+    out[:, :3] = np.rint(rgb).astype(np.uint8)
+    return out
+
+
+def edge_lut(n_bins: int = N_BINS) -> np.ndarray:
+    """Return the edge colour table: the diverging LUT blended onto the background.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` ``(n_bins, 4)``, opaque; bin ``i`` stands for ``v / scale = (i - HALF) / HALF``.
+    """
+    half = n_bins // 2
+    magnitude = np.abs(np.arange(n_bins) - half) / half
+    return blend(diverging_lut(n_bins), edge_alpha(magnitude))
+
+
+def grey_rgb(pixels: np.ndarray) -> np.ndarray:
+    """Grey level shown for input pixels in ``[0, 1]``: 0 is white paper, 1 is black ink.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` grey levels, same shape as ``pixels``.
+    """
+    p = np.clip(np.asarray(pixels, dtype=float), 0.0, 1.0)
+    return np.rint(255.0 * (1.0 - p)).astype(np.uint8)
+
+
+def pack_rgb32(rgba: np.ndarray) -> np.ndarray:
+    """Pack ``(n, 4)`` ``uint8`` colours as ``uint32`` ``0xFFRRGGBB`` (``QImage.Format_RGB32``)."""
+    c = rgba.astype(np.uint32)
+    return (0xFF000000 | (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]).astype(np.uint32)
+
+
+def robust_scale(values: np.ndarray, percentile: float = 99.0, max_samples: int = 8192) -> float:
+    """A colour scale that a few outliers cannot wash out.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Any shape; non-finite entries are ignored.
+    percentile : float
+        Percentile of ``|values|`` used as the scale.
+    max_samples : int
+        Larger inputs are subsampled with a fixed stride (deterministic, and cheap per frame).
+
+    Returns
+    -------
+    float
+        A positive scale (``1.0`` when every value is zero or non-finite).
+    """
+    flat = np.ravel(values)
+    stride = max(1, len(flat) // max_samples)
+    sample = np.abs(flat[::stride])
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return 1.0
+    scale = float(np.percentile(sample, percentile))
+    if scale <= 0.0:
+        scale = float(sample.max())
+    return scale if scale > 0.0 else 1.0
+
+
+class DivergingMap:
+    """Map values on ``±scale`` to the diverging colours.
+
+    Parameters
+    ----------
+    scale : float
+        Values at or beyond ``±scale`` get the end colours.
+    lut : numpy.ndarray, optional
+        ``(N_BINS, 4)`` colour table; the plain diverging LUT by default, ``edge_lut()`` for edges.
+    """
+
+    def __init__(self, scale: float, lut: np.ndarray | None = None) -> None:
+        self.scale = float(scale) if np.isfinite(scale) and scale > 0 else 1.0
+        self.lut = diverging_lut() if lut is None else lut
+        self.lut32 = pack_rgb32(self.lut)
+
+    def index(self, values, out: np.ndarray | None = None, work: np.ndarray | None = None):
+        """Return the LUT bin of each value (``intp``), optionally into preallocated arrays.
+
+        Parameters
+        ----------
+        values : array_like
+            Values to map; NaN maps to the zero bin.
+        out : numpy.ndarray, optional
+            ``intp`` array of the same shape to receive the bins.
+        work : numpy.ndarray, optional
+            ``float64`` scratch array of the same shape (avoids an allocation per frame).
+        """
+        v = np.asarray(values, dtype=float)
+        f = np.multiply(v, HALF / self.scale, out=work)
+        np.rint(f, out=f)
+        np.clip(f, -HALF, HALF, out=f)
+        np.nan_to_num(f, copy=False, nan=0.0)
+        f += HALF
+        if out is None:
+            return f.astype(np.intp)
+        np.copyto(out, f, casting="unsafe")
+        return out
+
+    def rgba(self, values) -> np.ndarray:
+        """Return the ``uint8`` RGBA colour of each value, shape ``(n, 4)``."""
+        return self.lut[self.index(np.ravel(values))]
+
+    def qcolor(self, value: float) -> QColor:
+        """Return the colour of one value as a ``QColor``."""
+        r, g, b, a = (int(c) for c in self.lut[int(self.index(np.array([value]))[0])])
+        return QColor(r, g, b, a)

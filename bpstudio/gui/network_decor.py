@@ -1,0 +1,142 @@
+"""Colour bars and layer decorations (labels, highlight band, arrow) of the network view."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QWidget
+
+from bpstudio.gui.network_items import INK, OUTLINE
+from bpstudio.gui.network_layout import NetworkLayout
+
+BAND_BRUSH = QBrush(QColor(255, 200, 60, 60))
+ARROWS = {"forward": "→ forward", "backward": "← backward", None: ""}
+
+
+class LayerDecorations:
+    """Layer labels at the bottom, a band behind the active layer and an arrow above it.
+
+    Parameters
+    ----------
+    box : pyqtgraph.ViewBox
+        The view box to draw in (data coordinates of a :class:`NetworkLayout`).
+    z : float
+        Z value of the band (labels and arrow go above everything).
+    """
+
+    def __init__(self, box: pg.ViewBox, z: float) -> None:
+        self._box = box
+        self._layout: NetworkLayout | None = None
+        self._band = QGraphicsRectItem()
+        self._band.setBrush(BAND_BRUSH)
+        self._band.setPen(QPen(Qt.PenStyle.NoPen))
+        self._band.setZValue(z)
+        self._arrow = pg.TextItem("", color=INK, anchor=(0.5, 1.0))
+        self._arrow.setZValue(100)
+        self._labels: list[pg.TextItem] = []
+        for item in (self._band, self._arrow):
+            box.addItem(item, ignoreBounds=True)
+
+    def set_layout(self, layout: NetworkLayout) -> None:
+        """Label the layers of a new layout: ``l = 1 (input, 784)``, ``l = 2 (30)``, ..."""
+        self._layout = layout
+        for item in self._labels:
+            self._box.removeItem(item)
+        bottom = layout.bounds()[3] + 3
+        self._labels = []
+        for i, n in enumerate(layout.sizes):
+            role = "input, " if i == 0 else "output, " if i == len(layout.sizes) - 1 else ""
+            label = pg.TextItem(f"l = {i + 1} ({role}{n})", color=INK, anchor=(0.5, 0.0))
+            label.setPos(float(layout.x[i]), bottom)
+            label.setZValue(100)
+            self._box.addItem(label, ignoreBounds=True)
+            self._labels.append(label)
+        self.highlight(None)
+
+    def highlight(self, l: int | None, direction: str | None = None) -> None:
+        """Band behind layer ``l`` and an arrow naming the pass; ``None`` hides both."""
+        if direction not in ARROWS:
+            raise ValueError(f"direction must be 'forward', 'backward' or None, not {direction!r}")
+        if l is None:
+            self._band.setVisible(False)
+            self._arrow.setText("")
+            return
+        lay = self._layout
+        if not 1 <= l <= len(lay.sizes):
+            raise IndexError(f"no layer l = {l} (1 <= l <= {len(lay.sizes)})")
+        _, top, _, bottom = lay.bounds()
+        image = l == 1 and lay.image_rect is not None
+        half = lay.image_rect[2] / 2 + 4 if image else 3 * float(lay.radius[l - 1]) + 4
+        x = float(lay.x[l - 1])
+        self._band.setRect(QRectF(x - half, top - 4, 2 * half, bottom - top + 8))
+        self._band.setVisible(True)
+        self._arrow.setText(ARROWS[direction])
+        self._arrow.setPos(x, top - 5)
+
+
+class ColorBar(QWidget):
+    """A horizontal colour bar with a title and the numbers at both ends and in the middle.
+
+    Parameters
+    ----------
+    title : str
+        Text above the bar, e.g. ``"δ (mean over mini-batch)"``.
+    lut : numpy.ndarray
+        ``(n, 4)`` ``uint8`` colours from the most negative to the most positive value.
+    """
+
+    def __init__(self, title: str, lut: np.ndarray, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._title, self._scale = title, 1.0
+        self._row = np.ascontiguousarray(lut[None, :, :].astype(np.uint8))
+        self._image = QImage(
+            self._row, lut.shape[0], 1, 4 * lut.shape[0], QImage.Format.Format_RGBA8888
+        )
+
+    def set_title(self, title: str) -> None:
+        """Change the text above the bar."""
+        self._title = title
+        self.update()
+
+    def set_scale(self, scale: float) -> None:
+        """Show ``-scale`` at the left end and ``+scale`` at the right end."""
+        self._scale = float(scale)
+        self.update()
+
+    def title(self) -> str:
+        """The text above the bar."""
+        return self._title
+
+    def scale(self) -> float:
+        """The value at the right end of the bar."""
+        return self._scale
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        fm = self.fontMetrics()
+        return QSize(max(260, fm.horizontalAdvance(self._title) + 20), 2 * fm.height() + 16)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(160, self.sizeHint().height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        painter = QPainter(self)
+        fm = self.fontMetrics()
+        line = fm.height()
+        margin = fm.horizontalAdvance("−0.000e-00") // 2
+        bar = QRectF(margin, line + 3, max(10, self.width() - 2 * margin), line * 0.8)
+        painter.setPen(INK)
+        painter.drawText(
+            QRectF(0, 0, self.width(), line), Qt.AlignmentFlag.AlignHCenter, self._title
+        )
+        painter.drawImage(bar, self._image)
+        painter.setPen(OUTLINE)
+        painter.drawRect(bar)
+        painter.setPen(INK)
+        y = bar.bottom() + 2
+        for frac, text in ((0.0, f"−{self._scale:.3g}"), (0.5, "0"), (1.0, f"+{self._scale:.3g}")):
+            x = bar.left() + frac * bar.width()
+            rect = QRectF(x - margin, y, 2 * margin, line)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text)
+        painter.end()

@@ -1,0 +1,267 @@
+"""The graphics items that draw nodes, the input image and the selected edge of the network view.
+
+Colours are never made per frame: every item holds prebuilt ``QBrush``/``QPen`` palettes indexed
+by the LUT bins of :mod:`bpstudio.gui.colors`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
+
+from bpstudio.gui.colors import NEUTRAL_GREY, diverging_lut
+
+INK = QColor(40, 40, 40)
+OUTLINE = QColor(110, 110, 110)
+RING = QColor(20, 20, 20)
+
+
+def _cosmetic_pen(color: QColor, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(color, width, style)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _brushes(lut: np.ndarray) -> list[QBrush]:
+    return [QBrush(QColor(int(r), int(g), int(b))) for r, g, b, _ in lut]
+
+
+class NodeItem(pg.GraphicsObject):
+    """Circles for every neuron of every layer drawn as a column, on top of the edges."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.diverging = _brushes(diverging_lut())
+        self.grey = [QBrush(QColor(g, g, g)) for g in range(256)]
+        self.neutral = QBrush(QColor(*NEUTRAL_GREY))
+        self._centres: list[list[QPointF]] = []
+        self._radius: list[float] = []
+        self._fills: list[list[QBrush]] = []
+        self._rings: list[list[int]] = []
+        self._emphasis: dict[tuple[int, int], QPen] = {}
+        self._bounds = QRectF()
+        self._layers: list[int] = []
+        self._sprite_cache: list[dict] = []  # per layer: fill -> QPixmap at the current zoom
+
+    def set_layout(self, layout) -> None:
+        """Take node centres and radii from a :class:`NetworkLayout` (skips an image input)."""
+        self.prepareGeometryChange()
+        first = 1 if layout.image_shape is not None else 0
+        self._layers = list(range(first, len(layout.sizes)))
+        self._centres = [
+            [QPointF(x, y) for x, y in layout.centres[i].tolist()] for i in self._layers
+        ]
+        self._radius = [float(layout.radius[i]) for i in self._layers]
+        self._fills = [[self.neutral] * len(c) for c in self._centres]
+        self._rings = [[] for _ in self._layers]
+        self._emphasis = {}
+        self._sprite_cache = []
+        left, top, right, bottom = layout.bounds()
+        pad = 3 * float(layout.radius.max()) + 2
+        self._bounds = QRectF(left - pad, top - pad, right - left + 2 * pad, bottom - top + 2 * pad)
+        self.update()
+
+    def _slot(self, l: int) -> int:
+        return self._layers.index(l - 1)
+
+    def set_fill(self, l: int, palette: list[QBrush] | None, bins: np.ndarray | None) -> None:
+        """Fill layer ``l`` with ``palette[bins[j]]`` per neuron, or neutral grey if ``None``."""
+        slot = self._slot(l)
+        n = len(self._centres[slot])
+        if palette is None or bins is None:
+            self._fills[slot] = [self.neutral] * n
+        else:
+            self._fills[slot] = [palette[b] for b in bins.tolist()]
+        self.update()
+
+    def brush_color(self, l: int, j: int) -> QColor:
+        """Fill colour of neuron ``j`` of layer ``l``."""
+        return QColor(self._fills[self._slot(l)][j].color())
+
+    def set_rings(self, l: int, mask: np.ndarray | None) -> None:
+        """Mark neurons of layer ``l`` where ``mask`` is true (saturated) with a dashed ring."""
+        self._rings[self._slot(l)] = [] if mask is None else np.flatnonzero(mask).tolist()
+        self.update()
+
+    def set_emphasis(self, nodes: dict[tuple[int, int], QPen]) -> None:
+        """Outline the given ``(l, j)`` neurons with the given pens (selection, hover)."""
+        self._emphasis = {k: v for k, v in nodes.items() if k[0] - 1 in self._layers}
+        self.update()
+
+    def has_layer(self, l: int) -> bool:
+        """Whether layer ``l`` is drawn as circles by this item."""
+        return l - 1 in self._layers
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        return self._bounds
+
+    def paint(self, painter: QPainter, *args) -> None:
+        transform = painter.worldTransform()
+        pixel = 1.0 / max(abs(transform.m11()), 1e-9)  # data units per pixel
+        dpr = painter.device().devicePixelRatioF()
+        painter.save()
+        painter.resetTransform()
+        for slot, centres in enumerate(self._centres):
+            sprites = self._sprites_for(slot, self._radius[slot] / pixel, dpr)
+            half = sprites["half"]
+            for centre, brush in zip(centres, self._fills[slot], strict=True):
+                sprite = sprites.get(id(brush)) or self._sprite(sprites, brush)
+                painter.drawPixmap(transform.map(centre) - half, sprite)
+        painter.restore()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(_cosmetic_pen(RING, 1.6, Qt.PenStyle.DashLine))
+        for slot, rings in enumerate(self._rings):
+            ring = self._radius[slot] + 3 * pixel
+            for j in rings:
+                painter.drawEllipse(self._centres[slot][j], ring, ring)
+        for (l, j), pen in self._emphasis.items():
+            slot = self._slot(l)
+            painter.setPen(pen)
+            r = self._radius[slot] + 1.5 * pixel
+            painter.drawEllipse(self._centres[slot][j], r, r)
+
+    def _sprites_for(self, slot: int, radius_px: float, dpr: float) -> dict:
+        """The sprite cache of one layer, emptied when the zoom changes the node size."""
+        key = (round(radius_px * 8) / 8, dpr)
+        while len(self._sprite_cache) <= slot:
+            self._sprite_cache.append({"key": None})
+        sprites = self._sprite_cache[slot]
+        if sprites["key"] != key:
+            size = 2 * math.ceil(radius_px + 1.5)
+            sprites.clear()
+            sprites.update(key=key, radius=radius_px, size=size, dpr=dpr,
+                           half=QPointF(size / 2, size / 2))  # fmt: skip
+        return sprites
+
+    def _sprite(self, sprites: dict, brush: QBrush) -> QPixmap:
+        """Render (once per zoom) one antialiased node of this fill."""
+        size, dpr, r = sprites["size"], sprites["dpr"], sprites["radius"]
+        pixmap = QPixmap(math.ceil(size * dpr), math.ceil(size * dpr))
+        pixmap.setDevicePixelRatio(dpr)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pixmap)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(_cosmetic_pen(OUTLINE, 1.0 if r > 4 else 0.5))
+        p.setBrush(brush)
+        p.drawEllipse(QPointF(size / 2, size / 2), r, r)
+        p.end()
+        sprites[id(brush)] = pixmap
+        return pixmap
+
+
+class InputImageItem(pg.GraphicsObject):
+    """The input layer as an image grid: one cell per input neuron, row-major."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rect = QRectF()
+        self._shape = (1, 1)
+        self._rgba = np.zeros((1, 1, 4), np.uint8)
+        self._qimage: QImage | None = None
+        self._marks: list[int] = []
+        self._emphasis: dict[int, QPen] = {}
+
+    def set_geometry(self, rect: tuple[float, float, float, float], shape: tuple[int, int]) -> None:
+        """Place a grid of ``shape = (rows, cols)`` cells in ``rect = (left, top, w, h)``."""
+        self.prepareGeometryChange()
+        self._rect, self._shape = QRectF(*rect), shape
+        self._marks, self._emphasis = [], {}
+        self.set_rgba(None)
+
+    def set_rgba(self, rgba: np.ndarray | None) -> None:
+        """Show ``(rows * cols, 4)`` ``uint8`` colours, or a neutral light grey if ``None``."""
+        rows, cols = self._shape
+        if rgba is None:
+            rgba = np.tile(np.array([235, 235, 235, 255], np.uint8), (rows * cols, 1))
+        self._rgba = np.ascontiguousarray(rgba.reshape(rows, cols, 4))
+        self._qimage = QImage(self._rgba, cols, rows, 4 * cols, QImage.Format.Format_RGBA8888)
+        self.update()
+
+    def cell_color(self, k: int) -> QColor:
+        """Colour of cell ``k`` (row-major)."""
+        r, g, b, a = (int(v) for v in self._rgba.reshape(-1, 4)[k])
+        return QColor(r, g, b, a)
+
+    def set_marks(self, mask: np.ndarray | None) -> None:
+        """Outline the cells where ``mask`` is true (saturated), or none."""
+        self._marks = [] if mask is None else np.flatnonzero(mask).tolist()
+        self.update()
+
+    def set_emphasis(self, cells: dict[int, QPen]) -> None:
+        """Outline the given cells with the given pens (selection, hover)."""
+        self._emphasis = dict(cells)
+        self.update()
+
+    def cell_rect(self, k: int) -> QRectF:
+        """Rectangle of cell ``k`` in data coordinates."""
+        rows, cols = self._shape
+        w, h = self._rect.width() / cols, self._rect.height() / rows
+        r, c = divmod(k, cols)
+        return QRectF(self._rect.left() + c * w, self._rect.top() + r * h, w, h)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        return self._rect.adjusted(-2, -2, 2, 2)
+
+    def paint(self, painter: QPainter, *args) -> None:
+        if self._qimage is None:
+            return
+        painter.drawImage(self._rect, self._qimage)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(_cosmetic_pen(OUTLINE, 1.0))
+        painter.drawRect(self._rect)
+        painter.setPen(_cosmetic_pen(RING, 1.2, Qt.PenStyle.DotLine))
+        for k in self._marks:
+            painter.drawRect(self.cell_rect(k))
+        for k, pen in self._emphasis.items():
+            painter.setPen(pen)
+            painter.drawRect(self.cell_rect(k))
+
+
+class SelectedEdgeItem(pg.GraphicsObject):
+    """The selected edge, drawn in front of the raster: thicker, with a contrasting outline."""
+
+    def __init__(self, colours) -> None:
+        super().__init__()
+        self.colours = colours
+        self._segments = np.zeros((0, 4))
+        self._selected: int | None = None
+        self._bounds = QRectF()
+
+    def set_layout(self, layout, colours) -> None:
+        """Use a new geometry and its :class:`~bpstudio.gui.edge_raster.EdgeColours`."""
+        self.prepareGeometryChange()
+        self.colours, self._segments = colours, layout.segments
+        left, top, right, bottom = layout.bounds()
+        self._bounds = QRectF(left, top, right - left, bottom - top).adjusted(-5, -5, 5, 5)
+        self.set_selected(None)
+
+    def set_selected(self, edge: int | None) -> None:
+        """Highlight one global edge number (``None``: none)."""
+        self._selected = edge
+        self.update()
+
+    def selected(self) -> int | None:
+        """The highlighted global edge number, if any."""
+        return self._selected
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        return self._bounds
+
+    def paint(self, painter: QPainter, *args) -> None:
+        if self._selected is None:
+            return
+        # Opaque pens only: translucent wide antialiased lines are ~20x slower in Qt.
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        line = QLineF(*self._segments[self._selected].tolist())
+        painter.setPen(_cosmetic_pen(INK, 6.0))
+        painter.drawLine(line)
+        painter.setPen(_cosmetic_pen(QColor(255, 255, 255), 3.5))
+        painter.drawLine(line)
+        rgb = self.colours.map.lut[self.colours.bins[self._selected], :3]
+        painter.setPen(_cosmetic_pen(QColor(*(int(c) for c in rgb)), 2.5))
+        painter.drawLine(line)

@@ -1,0 +1,297 @@
+"""Where every neuron and every edge of the network view sits, in data coordinates.
+
+Pure NumPy, no Qt: the geometry and the vectorised hit tests can be tested on their own.
+
+Conventions
+-----------
+* Book layer number ``l`` runs from 1 (input) to ``L`` (output); ``sizes[l - 1]`` is ``n_l``.
+* ``weights[l - 2]`` is ``w^l`` of shape ``(n_l, n_(l-1))``; ``w[j, k]`` joins neuron ``k`` of
+  layer ``l - 1`` to neuron ``j`` of layer ``l``.
+* Edges are numbered globally in the order of ``np.concatenate([w.ravel() for w in weights])``:
+  edge ``e = offsets[l - 2] + j * n_(l-1) + k``.
+* Data coordinates: layers are columns from left to right; ``y`` grows downwards (the view
+  inverts its y axis) so that image rows and neuron ``j = 0`` are at the top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Height of the band in which each column of neurons is centred.
+COLUMN_HEIGHT = 100.0
+#: Largest distance between neighbouring neurons and largest node radius (data units).
+MAX_SPACING = 12.0
+MAX_RADIUS = 3.8
+#: Height of the input image grid (data units).
+IMAGE_HEIGHT = 60.0
+#: The whole network aims at this width; the gaps between layers stay in ``GAP_LIMITS``.
+TARGET_WIDTH = 175.0
+GAP_LIMITS = (55.0, 110.0)
+
+
+@dataclass(frozen=True)
+class NetworkLayout:
+    """Geometry of one architecture.
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        ``(n_1, ..., n_L)``.
+    image_shape : tuple of int or None
+        ``(rows, cols)`` when the input layer is drawn as an image grid.
+    x : numpy.ndarray
+        ``(L,)`` column position of each layer (the image centre for an image input).
+    centres : tuple of numpy.ndarray
+        ``centres[l - 1]`` is the ``(n_l, 2)`` array of node (or image cell) centres.
+    radius : numpy.ndarray
+        ``(L,)`` node radius per layer (half a cell for an image input).
+    image_rect : tuple of float or None
+        ``(left, top, width, height)`` of the image grid.
+    offsets : numpy.ndarray
+        ``(L,)``: edges of ``w^l`` are ``offsets[l - 2] : offsets[l - 1]``.
+    segments : numpy.ndarray
+        ``(n_edges, 4)`` rows ``(x0, y0, x1, y1)`` from the source centre to the target centre.
+    span_x : numpy.ndarray
+        ``(L - 1, 2)``: the x interval in which the edges of each ``w^l`` are visible (from the
+        image's right border for an image input, otherwise from column to column).
+    """
+
+    sizes: tuple[int, ...]
+    image_shape: tuple[int, int] | None
+    x: np.ndarray
+    centres: tuple[np.ndarray, ...]
+    radius: np.ndarray
+    image_rect: tuple[float, float, float, float] | None
+    offsets: np.ndarray
+    segments: np.ndarray
+    span_x: np.ndarray
+
+    @property
+    def n_edges(self) -> int:
+        """Number of weights in the network."""
+        return int(self.offsets[-1])
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """Return ``(left, top, right, bottom)`` around every node and the image grid."""
+        pts = np.concatenate(self.centres)
+        r = float(self.radius.max())
+        left, top = pts.min(axis=0) - r
+        right, bottom = pts.max(axis=0) + r
+        if self.image_rect is not None:
+            il, it, iw, ih = self.image_rect
+            left, top = min(left, il), min(top, it)
+            right, bottom = max(right, il + iw), max(bottom, it + ih)
+        return float(left), float(top), float(right), float(bottom)
+
+    def edge_id(self, l: int, j: int, k: int) -> int:
+        """Return the global edge number of ``w^l_jk`` (raises ``IndexError`` if out of range)."""
+        if not 2 <= l <= len(self.sizes):
+            raise IndexError(f"layer l = {l} has no incoming weights (2 <= l <= {len(self.sizes)})")
+        n_in, n_out = self.sizes[l - 2], self.sizes[l - 1]
+        if not (0 <= j < n_out and 0 <= k < n_in):
+            raise IndexError(f"w^{l}_jk needs 0 <= j < {n_out} and 0 <= k < {n_in}")
+        return int(self.offsets[l - 2]) + j * n_in + k
+
+    def edge_ljk(self, e: int) -> tuple[int, int, int]:
+        """Return ``(l, j, k)`` of global edge number ``e``."""
+        p = int(np.searchsorted(self.offsets, e, side="right")) - 1
+        j, k = divmod(int(e) - int(self.offsets[p]), self.sizes[p])
+        return p + 2, j, k
+
+    def edges_of_neuron(self, l: int, j: int) -> np.ndarray:
+        """Return the global numbers of every edge into and out of neuron ``j`` of layer ``l``."""
+        parts = []
+        if l >= 2:
+            n_in = self.sizes[l - 2]
+            parts.append(int(self.offsets[l - 2]) + j * n_in + np.arange(n_in))
+        if l < len(self.sizes):
+            n_out = self.sizes[l]
+            parts.append(int(self.offsets[l - 1]) + np.arange(n_out) * self.sizes[l - 1] + j)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+
+    def edge_point(self, e: int, t: float) -> tuple[float, float]:
+        """Return the data point at fraction ``t`` from the source to the target of edge ``e``."""
+        x0, y0, x1, y1 = self.segments[e]
+        return float(x0 + t * (x1 - x0)), float(y0 + t * (y1 - y0))
+
+
+def _column(n: int, x: float) -> tuple[np.ndarray, float]:
+    """Centres of ``n`` neurons in a column at ``x`` and their radius."""
+    spacing = min(COLUMN_HEIGHT / n, MAX_SPACING)
+    y = COLUMN_HEIGHT / 2 + (np.arange(n) - (n - 1) / 2) * spacing
+    return np.column_stack([np.full(n, x), y]), min(0.45 * spacing, MAX_RADIUS)
+
+
+def _image_grid(shape: tuple[int, int]) -> tuple[np.ndarray, float, tuple]:
+    """Cell centres (row-major), half a cell, and the rectangle of an image grid at ``x = 0``."""
+    rows, cols = shape
+    cell = IMAGE_HEIGHT / rows
+    width = cell * cols
+    left, top = -width / 2, (COLUMN_HEIGHT - IMAGE_HEIGHT) / 2
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    centres = np.column_stack([left + (c + 0.5) * cell, top + (r + 0.5) * cell])
+    return centres, cell / 2, (left, top, width, IMAGE_HEIGHT)
+
+
+def make_layout(sizes: Sequence[int], image_shape: tuple[int, int] | None = None) -> NetworkLayout:
+    """Compute the geometry of a network.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Neurons per layer, input first; at least two layers.
+    image_shape : tuple of int, optional
+        ``(rows, cols)`` with ``rows * cols == sizes[0]``: draw the input layer as that grid.
+
+    Returns
+    -------
+    NetworkLayout
+    """
+    sizes = tuple(int(n) for n in sizes)
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes must list at least two positive layer sizes, got {sizes}")
+    if image_shape is not None:
+        image_shape = (int(image_shape[0]), int(image_shape[1]))
+        if image_shape[0] * image_shape[1] != sizes[0]:
+            raise ValueError(f"image_shape {image_shape} does not hold {sizes[0]} input neurons")
+    n_gaps = len(sizes) - 1
+    image_rect, first_right = None, 0.0
+    if image_shape is not None:
+        first, r_first, image_rect = _image_grid(image_shape)
+        first_right = image_rect[0] + image_rect[2]
+    else:
+        first, r_first = _column(sizes[0], 0.0)
+    gap = float(np.clip((TARGET_WIDTH - first_right) / n_gaps, *GAP_LIMITS))
+    xs = [0.0] + [first_right + i * gap for i in range(1, n_gaps + 1)]
+    centres, radius = [first], [r_first]
+    for n, x in zip(sizes[1:], xs[1:], strict=True):
+        c, r = _column(n, x)
+        centres.append(c)
+        radius.append(r)
+    offsets = np.concatenate([[0], np.cumsum([a * b for a, b in zip(sizes, sizes[1:])])])
+    segments, span_x = _edges(centres, xs, first_right if image_shape else 0.0)
+    return NetworkLayout(
+        sizes, image_shape, np.array(xs), tuple(centres), np.array(radius), image_rect,
+        offsets.astype(np.intp), segments, span_x,
+    )  # fmt: skip
+
+
+def _edges(centres, xs, first_start):
+    """Segments of every edge (source centre to target centre) and the x span per matrix."""
+    segments, spans = [], []
+    for p in range(len(centres) - 1):
+        src, dst = centres[p], centres[p + 1]
+        a = np.tile(src, (len(dst), 1))
+        b = np.repeat(dst, len(src), axis=0)
+        segments.append(np.column_stack([a, b]))
+        spans.append((first_start if p == 0 else xs[p], xs[p + 1]))
+    return np.concatenate(segments), np.array(spans, dtype=float)
+
+
+def segment_distance(px: float, py: float, segments: np.ndarray) -> np.ndarray:
+    """Distance from a point to each segment, vectorised.
+
+    Parameters
+    ----------
+    px, py : float
+        The point.
+    segments : numpy.ndarray
+        ``(n, 4)`` rows ``(x0, y0, x1, y1)`` in the same coordinates as the point.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` Euclidean distances to the closest point of each segment.
+    """
+    x0, y0, x1, y1 = segments.T
+    dx, dy = x1 - x0, y1 - y0
+    length2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = ((px - x0) * dx + (py - y0) * dy) / length2
+    t = np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0)
+    return np.hypot(x0 + t * dx - px, y0 + t * dy - py)
+
+
+def pick_neuron(layout: NetworkLayout, transform, px: float, py: float, tolerance: float):
+    """The neuron (or input cell) under a point, in pixel coordinates.
+
+    Parameters
+    ----------
+    layout : NetworkLayout
+    transform : tuple of float
+        ``(sx, sy, dx, dy)``: pixel ``x = sx * x_data + dx``, ``y = sy * y_data + dy``.
+    px, py : float
+        The point, in pixels.
+    tolerance : float
+        Nodes smaller than this many pixels are hit within this radius.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(l, j)`` of the nearest node whose disc (or the tolerance) holds the point.
+    """
+    sx, sy, dx, dy = transform
+    first = 1
+    if layout.image_rect is not None:
+        left, top, width, height = layout.image_rect
+        rows, cols = layout.image_shape
+        u, v = ((px - dx) / sx - left) / width, ((py - dy) / sy - top) / height
+        if 0 <= u < 1 and 0 <= v < 1:
+            return 1, int(v * rows) * cols + int(u * cols)
+        first = 2
+    best, hit = np.inf, None
+    for l in range(first, len(layout.sizes) + 1):
+        c = layout.centres[l - 1]
+        d = np.hypot(sx * c[:, 0] + dx - px, sy * c[:, 1] + dy - py)
+        j = int(np.argmin(d))
+        reach = max(abs(sx) * layout.radius[l - 1], tolerance) + 0.5
+        if d[j] <= reach and d[j] < best:
+            best, hit = float(d[j]), (l, j)
+    return hit
+
+
+def pick_edge(layout: NetworkLayout, transform, px, py, tolerance, visible, front=(), on_top=None):
+    """The edge under a point, in pixel coordinates.
+
+    Parameters
+    ----------
+    layout : NetworkLayout
+    transform : tuple of float
+        ``(sx, sy, dx, dy)`` as in :func:`pick_neuron`.
+    px, py : float
+        The point, in pixels.
+    tolerance : float
+        Largest distance in pixels from the point to a picked edge.
+    visible : numpy.ndarray
+        ``(n_edges,)`` bool; hidden edges are never picked.
+    front : sequence of numpy.ndarray
+        Groups of edge numbers drawn in front (selected, focused), tried first, in order.
+    on_top : int or None
+        The edge that owns the pixel in the ID image, if known: taken when visible.
+
+    Returns
+    -------
+    int or None
+        Global edge number: from the first front group within ``tolerance``, else ``on_top``,
+        else the nearest visible edge within ``tolerance``.
+    """
+    scale = np.array([transform[0], transform[1]] * 2)
+    shift = np.array([transform[2], transform[3]] * 2)
+    for group in front:
+        group = np.asarray(group, np.intp)
+        group = group[visible[group]]
+        if group.size:
+            d = segment_distance(px, py, layout.segments[group] * scale + shift)
+            if d.min() <= tolerance:
+                return int(group[np.argmin(d)])
+    if on_top is not None and visible[on_top]:
+        return int(on_top)
+    if layout.n_edges == 0:
+        return None
+    d = segment_distance(px, py, layout.segments * scale + shift)
+    d[~visible] = np.inf
+    e = int(np.argmin(d))
+    return e if d[e] <= tolerance else None

@@ -1,0 +1,393 @@
+"""The network drawn as a layered graph: layers left to right, every weight an edge.
+
+Edge colour shows ``w^l_jk`` (diverging map, opacity growing with ``|w|``), node colour a value
+per neuron (``δ`` by default) with a colour bar. An image input is drawn as its pixel grid.
+Edges are painted from an ID image (:mod:`bpstudio.gui.edge_raster`), so a full recolour of
+79,400 edges costs a few milliseconds. Layer numbers follow the book: ``l = 1`` is the input,
+``weights[l - 2]`` is ``w^l`` of shape ``(n_l, n_(l-1))`` (see :mod:`network_layout`).
+
+Mouse positions (``edge_widget_pos``, ``neuron_widget_pos``, and ``QPoint`` arguments of
+``edge_at`` / ``neuron_at``) are in the coordinates of :attr:`NetworkView.mouse_widget`, the
+viewport of the inner ``pyqtgraph.GraphicsView``: that is the widget that receives mouse events.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRectF, Signal
+from PySide6.QtGui import QColor, QPalette, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLayout, QVBoxLayout, QWidget
+
+from bpstudio.gui.colors import BACKGROUND, DivergingMap, diverging_lut, edge_lut, grey_rgb
+from bpstudio.gui.edge_raster import EdgeColours, EdgeRasterItem
+from bpstudio.gui.network_decor import ColorBar, LayerDecorations
+from bpstudio.gui.network_items import INK, InputImageItem, NodeItem, SelectedEdgeItem
+from bpstudio.gui.network_layout import NetworkLayout, make_layout, pick_edge, pick_neuron
+from bpstudio.gui.network_mouse import NetworkMouse
+
+#: Pick radius around edges and small nodes, in screen pixels.
+PICK_TOLERANCE_PX = 4.0
+SELECTED_PEN = QPen(INK, 3.0)
+HOVER_PEN = QPen(QColor(230, 120, 0), 2.5)
+for _pen in (SELECTED_PEN, HOVER_PEN):
+    _pen.setCosmetic(True)
+
+
+class NetworkView(QWidget):
+    """Layered drawing of the network with picking, focus, filtering and a colour bar."""
+
+    weight_selected = Signal(int, int, int)
+    neuron_selected = Signal(int, int)
+    selection_cleared = Signal()
+    edge_hovered = Signal(int, int, int)
+    neuron_hovered = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("networkView")
+        self._graphics = pg.GraphicsView(background=QColor(*BACKGROUND))
+        self._graphics.setObjectName("networkGraphics")
+        self._box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self._graphics.setCentralItem(self._box)
+        self._colours = EdgeColours(0)
+        self._raster = EdgeRasterItem()
+        self._overlay = SelectedEdgeItem(self._colours)
+        self._image = InputImageItem()
+        self._nodes = NodeItem()
+        for z, item in enumerate((self._raster, self._overlay, self._image, self._nodes)):
+            item.setZValue(2 * z)  # the highlight band goes at z = 1: above edges, below nodes
+            self._box.addItem(item, ignoreBounds=True)
+        self._decorations = LayerDecorations(self._box, z=1)
+        self._edge_bar = ColorBar("w (edge colour, ±99th percentile of |w|)", edge_lut())
+        self._node_bar = ColorBar("δ", diverging_lut())
+        bars = QHBoxLayout()
+        bars.addWidget(self._edge_bar)
+        bars.addStretch(1)
+        bars.addWidget(self._node_bar)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 4)
+        # A top-level NetworkView must not push size hints to the window (the offscreen
+        # platform warns about that, and Qt warnings fail the tests).
+        outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self.setAutoFillBackground(True)
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(*BACKGROUND))
+        self.setPalette(palette)
+        outer.addWidget(self._graphics, 1)
+        outer.addLayout(bars)
+        self._box.sigTransformChanged.connect(self._on_view_changed)
+        self._mouse = NetworkMouse(self, self._graphics)
+        self._layout: NetworkLayout | None = None
+        self.set_architecture([2, 2])
+        self.set_tooltip_provider(None)
+
+    # -- architecture and data ------------------------------------------------------------
+    @property
+    def mouse_widget(self) -> QWidget:
+        """The widget that receives mouse events; all widget positions here are in its pixels."""
+        return self._graphics.viewport()
+
+    def set_architecture(self, sizes: Sequence[int], image_shape: tuple[int, int] | None = None):
+        """Lay out a new network (``sizes`` input first) and fit it in view.
+
+        Parameters
+        ----------
+        sizes : sequence of int
+            ``(n_1, ..., n_L)``.
+        image_shape : tuple of int, optional
+            ``(rows, cols)``: draw the input layer as an image grid, cell ``k = r * cols + c``.
+        """
+        lay = make_layout(sizes, image_shape)
+        self._layout = lay
+        self._colours = EdgeColours(lay.n_edges)
+        self._flat = np.zeros(lay.n_edges)
+        self._raster.set_layout(lay, self._colours.table)
+        self._overlay.set_layout(lay, self._colours)
+        self._nodes.set_layout(lay)
+        self._image.setVisible(image_shape is not None)
+        if image_shape is not None:
+            self._image.set_geometry(lay.image_rect, lay.image_shape)
+        self._values: list[np.ndarray | None] = [None] * len(lay.sizes)
+        self._node_map = DivergingMap(1.0)
+        self._pixels: np.ndarray | None = None
+        self._selection: tuple | None = None
+        self._hover: tuple[int, int] | None = None
+        self._focus: tuple[int, int] | None = None
+        self._focus_state: tuple = (None, None)  # (hover, selected neuron) last drawn
+        self._decorations.set_layout(lay)
+        self._refresh_nodes()
+        self.fit()
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Recolour every edge from ``weights`` (``weights[l - 2]`` is ``w^l``); copied at once."""
+        lay = self._layout
+        if len(weights) != len(lay.sizes) - 1:
+            raise ValueError(f"expected {len(lay.sizes) - 1} weight matrices, got {len(weights)}")
+        for p, w in enumerate(weights):
+            shape = (lay.sizes[p + 1], lay.sizes[p])
+            if np.shape(w) != shape:
+                raise ValueError(f"w^{p + 2} has shape {np.shape(w)}, expected {shape}")
+            self._flat[lay.offsets[p] : lay.offsets[p + 1]] = np.ravel(w)
+        first = not self._colours.has_weights
+        self._colours.set_weights(self._flat)
+        if first:
+            self._raster.set_draw_order(np.abs(self._colours.weights))
+        self._edge_bar.set_scale(self._colours.map.scale)
+        self._raster.colours_changed()
+        self._overlay.update()
+
+    def set_node_values(self, values: Sequence[np.ndarray | None], label: str = "δ",
+                        neutral_layers: Collection[int] = ()) -> None:  # fmt: skip
+        """Colour nodes by a value per neuron on a symmetric scale ``±max|value|``.
+
+        Parameters
+        ----------
+        values : sequence of (numpy.ndarray or None)
+            ``values[l - 1]`` has shape ``(n_l,)``; ``None`` draws layer ``l`` neutral grey.
+        label : str
+            Title of the node colour bar, e.g. ``"δ (mean over mini-batch)"``.
+        neutral_layers : collection of int
+            Book layer numbers to draw neutral (not computed yet in this pass).
+        """
+        sizes = self._layout.sizes
+        if len(values) != len(sizes):
+            raise ValueError(f"expected {len(sizes)} layers of node values, got {len(values)}")
+        kept: list[np.ndarray | None] = []
+        for i, v in enumerate(values):
+            if v is None or (i + 1) in neutral_layers:
+                kept.append(None)
+                continue
+            arr = np.array(v, dtype=float).reshape(-1)
+            if arr.shape != (sizes[i],):
+                raise ValueError(f"values for layer l = {i + 1} need shape ({sizes[i]},)")
+            kept.append(arr)
+        finite = [np.abs(v[np.isfinite(v)]) for v in kept if v is not None]
+        peak = max((float(a.max()) for a in finite if a.size), default=0.0)
+        self._values = kept
+        self._node_map = DivergingMap(peak if peak > 0 else 1.0)
+        self._node_bar.set_title(label)
+        self._node_bar.set_scale(self._node_map.scale)
+        self._refresh_nodes()
+
+    def set_input_image(self, pixels: np.ndarray | None) -> None:
+        """Show the current input example, ``(n_1,)`` values in ``[0, 1]`` (``None`` clears)."""
+        if pixels is not None:
+            pixels = np.array(pixels, dtype=float).reshape(-1)
+            if pixels.shape != (self._layout.sizes[0],):
+                raise ValueError(f"the input needs {self._layout.sizes[0]} values")
+        self._pixels = pixels
+        self._refresh_nodes(layers=(1,))
+
+    def _refresh_nodes(self, layers: Collection[int] | None = None) -> None:
+        for l in layers or range(1, len(self._layout.sizes) + 1):
+            v = self._values[l - 1]
+            if l == 1 and not self._nodes.has_layer(1):
+                if v is not None:
+                    self._image.set_rgba(self._node_map.rgba(v))
+                elif self._pixels is not None:
+                    grey = grey_rgb(self._pixels)
+                    self._image.set_rgba(
+                        np.column_stack([grey, grey, grey, np.full_like(grey, 255)])
+                    )
+                else:
+                    self._image.set_rgba(None)
+            elif v is not None:
+                self._nodes.set_fill(l, self._nodes.diverging, self._node_map.index(v))
+            elif l == 1 and self._pixels is not None:
+                self._nodes.set_fill(1, self._nodes.grey, grey_rgb(self._pixels))
+            else:
+                self._nodes.set_fill(l, None, None)
+
+    # -- decorations ------------------------------------------------------------------------
+    def set_highlight_layer(self, l: int | None, direction: str | None = None) -> None:
+        """Put a light band behind layer ``l`` and an arrow ``"forward"``/``"backward"`` above."""
+        self._decorations.highlight(l, direction)
+
+    def set_saturation_marks(self, mask: Sequence[np.ndarray | None] | None) -> None:
+        """Ring the neurons where ``mask[l - 1]`` is true (e.g. ``|z|`` large); ``None`` clears."""
+        sizes = self._layout.sizes
+        masks = [None] * len(sizes) if mask is None else list(mask)
+        if len(masks) != len(sizes):
+            raise ValueError(f"expected {len(sizes)} layers of marks, got {len(masks)}")
+        for l, m in enumerate(masks, start=1):
+            m = None if m is None else np.asarray(m, dtype=bool).reshape(-1)
+            if self._nodes.has_layer(l):
+                self._nodes.set_rings(l, m)
+            else:
+                self._image.set_marks(m)
+
+    def set_edge_filter(self, fraction: float | None) -> None:
+        """Show only the strongest ``fraction`` of edges by ``|w|`` (``None``: all)."""
+        if fraction is not None and not 0.0 < fraction <= 1.0:
+            raise ValueError(f"the edge filter fraction must be in (0, 1], not {fraction}")
+        self._colours.fraction = fraction
+        self._colours.recolour()
+        if self._colours.has_weights:  # strongest exactly on top, from the next ID image
+            self._raster.set_draw_order(np.abs(self._colours.weights))
+        self._raster.colours_changed()
+        self._overlay.update()
+
+    def fit(self) -> None:
+        """Fit the whole network, its labels and the arrow in view."""
+        left, top, right, bottom = self._layout.bounds()
+        margin = 16.0  # room for the layer labels, which keep their size in pixels
+        rect = QRectF(left - margin, top - 12, right - left + 2 * margin, bottom - top + 22)
+        self._box.setRange(rect, padding=0)
+        if self._colours.has_weights:
+            self._raster.set_draw_order(np.abs(self._colours.weights))
+
+    # -- selection and focus ----------------------------------------------------------------
+    def select_weight(self, l: int, j: int, k: int) -> None:
+        """Highlight edge ``w^l_jk`` and emit :attr:`weight_selected`."""
+        e = self._layout.edge_id(l, j, k)
+        self._selection = ("weight", l, j, k)
+        self._overlay.set_selected(e)
+        self._apply_focus()
+        self.weight_selected.emit(l, j, k)
+
+    def select_neuron(self, l: int, j: int) -> None:
+        """Focus neuron ``j`` of layer ``l`` (its edges in front, the rest faded); emit."""
+        if not (1 <= l <= len(self._layout.sizes) and 0 <= j < self._layout.sizes[l - 1]):
+            raise IndexError(f"no neuron j = {j} in layer l = {l}")
+        self._selection = ("neuron", l, j)
+        self._overlay.set_selected(None)
+        self._apply_focus()
+        self.neuron_selected.emit(l, j)
+
+    def clear_selection(self) -> None:
+        """Drop the selection and emit :attr:`selection_cleared`."""
+        self._selection = None
+        self._overlay.set_selected(None)
+        self._apply_focus()
+        self.selection_cleared.emit()
+
+    def set_focus_neuron(self, l: int | None, j: int | None = None) -> None:
+        """Hover focus on neuron ``(l, j)`` (like a selected neuron); ``None`` clears it."""
+        self._hover = None if l is None or j is None else (int(l), int(j))
+        self._apply_focus()
+
+    def _apply_focus(self) -> None:
+        selected = (
+            self._selection[1:] if self._selection and self._selection[0] == "neuron" else None
+        )
+        focus = self._hover or selected
+        if (self._hover, selected) == self._focus_state:
+            return
+        self._focus_state = (self._hover, selected)
+        emphasis = {n: pen for n, pen in ((selected, SELECTED_PEN), (self._hover, HOVER_PEN)) if n}
+        self._nodes.set_emphasis(emphasis)
+        self._image.set_emphasis({j: pen for (l, j), pen in emphasis.items() if l == 1})
+        if focus == self._focus:
+            return
+        self._focus = focus
+        edges = None if focus is None else self._layout.edges_of_neuron(*focus)
+        self._colours.focus = edges
+        self._colours.recolour()
+        self._raster.set_front(edges)
+
+    # -- picking ------------------------------------------------------------------------------
+    def _pixel(self, pos: QPoint | QPointF) -> tuple[int, int]:
+        """Mouse-widget pixel of a ``QPoint`` (widget) or ``QPointF`` (scene) position."""
+        if isinstance(pos, QPointF):
+            p = self._graphics.viewportTransform().map(pos)
+            return math.floor(p.x() + 1e-6), math.floor(p.y() + 1e-6)
+        return pos.x(), pos.y()
+
+    def _data_to_widget(self):
+        """``(sx, sy, dx, dy)``: widget ``x = sx * x_data + dx`` (no rotation, as in a ViewBox)."""
+        self._box.updateMatrix()  # pyqtgraph defers it to the next paint after a range change
+        t = self._raster.sceneTransform() * self._graphics.viewportTransform()
+        return t.m11(), t.m22(), t.dx(), t.dy()
+
+    def neuron_at(self, pos: QPoint | QPointF) -> tuple[int, int] | None:
+        """Return ``(l, j)`` of the node (or input cell) under ``pos``, or ``None``.
+
+        ``QPoint`` is in :attr:`mouse_widget` pixels, ``QPointF`` in scene coordinates.
+        """
+        ix, iy = self._pixel(pos)
+        transform = self._data_to_widget()
+        return pick_neuron(self._layout, transform, ix + 0.5, iy + 0.5, PICK_TOLERANCE_PX)
+
+    def edge_at(self, scene_or_view_pos: QPoint | QPointF) -> tuple[int, int, int] | None:
+        """Return ``(l, j, k)`` of the edge under a position, or ``None``.
+
+        ``QPoint`` is in :attr:`mouse_widget` pixels, ``QPointF`` in scene coordinates. The edges
+        drawn in front (selected, focused) are tried first, then the edge that owns the pixel in
+        the ID image, then the nearest visible edge within ``PICK_TOLERANCE_PX``.
+        """
+        ix, iy = self._pixel(scene_or_view_pos)
+        dpr = self.mouse_widget.devicePixelRatioF()
+        on_top = self._raster.edge_at_pixel(math.floor(ix * dpr), math.floor(iy * dpr))
+        selected = self._overlay.selected()
+        focus = self._colours.focus
+        front = ([] if selected is None else [[selected]]) + ([] if focus is None else [focus])
+        e = pick_edge(
+            self._layout, self._data_to_widget(), ix + 0.5, iy + 0.5, PICK_TOLERANCE_PX,
+            self._colours.visible, front, on_top,
+        )  # fmt: skip
+        return None if e is None else self._layout.edge_ljk(e)
+
+    def edge_widget_pos(self, l: int, j: int, k: int, t: float = 0.5) -> QPoint:
+        """:attr:`mouse_widget` pixel at fraction ``t`` from neuron ``k`` (l - 1) to ``j`` (l)."""
+        x, y = self._layout.edge_point(self._layout.edge_id(l, j, k), t)
+        return self._widget_point(x, y)
+
+    def neuron_widget_pos(self, l: int, j: int) -> QPoint:
+        """:attr:`mouse_widget` pixel at the centre of neuron ``j`` of layer ``l``."""
+        x, y = self._layout.centres[l - 1][j]
+        return self._widget_point(float(x), float(y))
+
+    def _widget_point(self, x: float, y: float) -> QPoint:
+        sx, sy, dx, dy = self._data_to_widget()
+        return QPoint(math.floor(sx * x + dx), math.floor(sy * y + dy))
+
+    def node_color(self, l: int, j: int) -> QColor:
+        """The fill colour currently used for neuron ``j`` of layer ``l`` (or input cell ``j``)."""
+        return (
+            self._nodes.brush_color(l, j) if self._nodes.has_layer(l) else self._image.cell_color(j)
+        )
+
+    def value_to_color(self, value: float) -> QColor:
+        """The node colour of ``value`` on the current node scale."""
+        return self._node_map.qcolor(value)
+
+    def raster_is_current(self) -> bool:
+        """Whether the edge ID image matches the current view (no rebuild pending)."""
+        return not self._raster.rebuild_pending()
+
+    def refresh_now(self) -> None:
+        """Rebuild a pending edge ID image immediately (tests, screenshots, benchmarks)."""
+        if self._raster.rebuild_pending():
+            self._raster.rebuild_now()
+            self._raster.update()
+
+    def build_seconds(self) -> float:
+        """Seconds the last ID image took to build."""
+        return self._raster.build_seconds
+
+    # -- mouse ------------------------------------------------------------------------------
+    def set_tooltip_provider(self, provider: Callable[[tuple], str] | None) -> None:
+        """Use ``provider((kind, indices)) -> str`` for hover tooltips (``None``: the default).
+
+        ``kind`` is ``"weight"`` with ``indices = (l, j, k)`` or ``"neuron"`` with ``(l, j)``.
+        """
+        self._mouse.tooltip_provider = provider or self.default_tooltip
+
+    def default_tooltip(self, hit: tuple) -> str:
+        """Tooltip text of a hover hit: ``w`` with its indices, or the neuron and its value."""
+        kind, idx = hit
+        if kind == "weight":
+            l, j, k = idx
+            w = self._colours.weights[self._layout.edge_id(l, j, k)]
+            return f"w^{l}_{j},{k} = {w:.4g}\n(l = {l}, j = {j}, k = {k})"
+        l, j = idx
+        values = self._values[l - 1]
+        text = f"neuron j = {j} of layer l = {l}"
+        return text if values is None else f"{text}\n{self._node_bar.title()} = {values[j]:.4g}"
+
+    def _on_view_changed(self, *_args) -> None:
+        self._raster.schedule_rebuild()
