@@ -227,6 +227,11 @@ class BatchPass:
     # -- what views see -------------------------------------------------------------------------
     def trace(self) -> Trace:
         """An immutable copy of everything computed so far."""
+        # A diverging batch may hold infinities: copying them out must not warn.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._trace()
+
+    def _trace(self) -> Trace:
         ws, net, done, kinds = self.ws, self.network, self.done, [p.kind for p in self.phases]
         ran = set(kinds[: self.done])
         L = net.num_layers

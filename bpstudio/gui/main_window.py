@@ -1,0 +1,451 @@
+"""The main window: the network in the centre, docks for controls, plots and inspection.
+
+It renders snapshots and forwards user intent to the :class:`TrainingController`; it never
+touches the live network. Snapshots are stored as they arrive (their costs go to the plot at
+once) and the newest is drawn by a ~30 Hz timer, or at once when training is paused (steps).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStyle,
+    QWidget,
+)
+
+from bpstudio.core.errors import BpstudioError
+from bpstudio.core.functions import get_activation
+from bpstudio.gui.controls import ControlsPanel, HyperparametersPanel
+from bpstudio.gui.equations import EquationsPanel
+from bpstudio.gui.inspector import InspectorPanel
+from bpstudio.gui.network_view import NetworkView
+from bpstudio.gui.plots import PlotsPanel
+from bpstudio.gui.snapshot import Snapshot
+from bpstudio.gui.whyfast import WhyFastDialog
+from bpstudio.gui.worker import SessionSpec, TrainingController
+
+FRAME_MS = 33  # draw at most ~30 times a second
+PLOT_SECONDS = 0.25  # while training runs, redraw the plots at most this often
+NODE_LABELS = {
+    "delta": "δ = ∂C/∂z (mean over mini-batch)",
+    "a": "a (mean over mini-batch)",
+    "z": "z (mean over mini-batch)",
+    "sigma_prime": "σ′(z) (mean over mini-batch)",
+}
+
+
+class MainWindow(QMainWindow):
+    """bpstudio's window. Build it with :func:`bpstudio.gui.create_main_window`."""
+
+    # GUI-thread signals (the worker's arrive queued; tests and scripts wait on these).
+    rendered = Signal(int)  # the serial of the snapshot just drawn
+    session_loaded = Signal(object)  # the first Snapshot of a new or reset session
+    snapshot_received = Signal(object)
+    running_changed = Signal(bool)
+    diverged = Signal(str)
+    error_shown = Signal(str)
+
+    def __init__(self, spec: SessionSpec, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("bpstudio — backpropagation, step by step")
+        self.spec = spec
+        self.snapshot: Snapshot | None = None
+        self.selection: tuple | None = None
+        self.node_quantity = "delta"
+        self.show_saturation = False
+        self.last_message: str | None = None
+        self._dirty = False
+        self._plots_drawn = 0.0
+        self._arch: tuple | None = None
+        self.controller = TrainingController(self)
+        self._make_actions()
+        self._make_widgets()
+        self._connect()
+        self._frame = QTimer(self)
+        self._frame.setInterval(FRAME_MS)
+        self._frame.timeout.connect(self._on_frame)
+        self._frame.start()
+        self.statusBar().showMessage(f"Loading {spec.data}…")
+        self.controller.build(spec)
+
+    # -- construction ------------------------------------------------------------------------------
+    def _make_actions(self) -> None:
+        def action(name, text, shortcuts=(), tip="", slot=None):
+            a = QAction(text, self)
+            a.setObjectName(name)
+            a.setShortcuts([QKeySequence(s) for s in shortcuts])
+            a.setToolTip(f"{tip or text} ({', '.join(shortcuts)})" if shortcuts else tip or text)
+            if slot is not None:
+                a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        c = self.controller
+        self.actions = {
+            "actionPlay": action("actionPlay", "Play", (), "Train continuously", c.play),
+            "actionPause": action("actionPause", "Pause", (), "Pause training", c.pause),
+            "actionPlayPause": action(
+                "actionPlayPause",
+                "Play/Pause",
+                ("Space",),
+                "Toggle play and pause",
+                self._toggle_play,
+            ),  # fmt: skip
+            "actionStepBatch": action(
+                "actionStepBatch",
+                "Step mini-batch",
+                ("N", "Right"),
+                "Run exactly one mini-batch (update_mini_batch)",
+                c.step_batch,
+            ),  # fmt: skip
+            "actionStepPhase": action(
+                "actionStepPhase",
+                "Step phase",
+                ("Shift+N",),
+                "Run the next phase of backprop: feedforward, BP1, BP2 …, BP3/BP4, update",
+                c.step_phase,
+            ),  # fmt: skip
+            "actionReset": action(
+                "actionReset", "Reset", ("Ctrl+R",), "Re-initialise from the seed", c.reset
+            ),
+            "actionFit": action("actionFit", "Fit", ("F",), "Fit the network in view"),
+            "actionRebuild": action("actionRebuild", "Rebuild network", ("Ctrl+B",)),
+            "actionWhyFast": action(
+                "actionWhyFast",
+                "Why backprop is fast…",
+                ("Ctrl+G",),
+                "Compute the whole gradient by backprop and by finite differences, and time both",
+                self._on_why_fast,
+            ),  # fmt: skip
+            "actionQuit": action("actionQuit", "Quit", ("Ctrl+Q",), "Quit bpstudio", self.close),
+        }
+        self.actions["actionPause"].setEnabled(False)
+        icons = {
+            "actionPlay": QStyle.StandardPixmap.SP_MediaPlay,
+            "actionPause": QStyle.StandardPixmap.SP_MediaPause,
+            "actionStepBatch": QStyle.StandardPixmap.SP_MediaSkipForward,
+            "actionStepPhase": QStyle.StandardPixmap.SP_MediaSeekForward,
+            "actionReset": QStyle.StandardPixmap.SP_BrowserReload,
+        }
+        for name, icon in icons.items():
+            self.actions[name].setIcon(self.style().standardIcon(icon))
+
+    def _make_widgets(self) -> None:
+        self.view = NetworkView(self)
+        self.setCentralWidget(self.view)
+        self.controls = ControlsPanel(self.actions, self)
+        self.hyper = HyperparametersPanel(self.spec, self)
+        self.plots = PlotsPanel(self)
+        self.inspector = InspectorPanel(self)
+        self.equations = EquationsPanel(self)
+        self.why_fast: WhyFastDialog | None = None
+        self.docks = {}
+        left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        for name, title, widget, area in (
+            ("controlsDock", "Training", self.controls, left),
+            ("hyperDock", "Network and hyperparameters", self.hyper, left),
+            ("inspectorDock", "Inspector (click a weight or a neuron)", self.inspector, right),
+            ("equationsDock", "The four equations", self.equations, right),
+            ("plotsDock", "Cost and accuracy", self.plots, bottom),
+        ):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks[name] = dock
+        self.resizeDocks([self.docks["plotsDock"]], [230], Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [self.docks["controlsDock"], self.docks["inspectorDock"]],
+            [290, 430],
+            Qt.Orientation.Horizontal,
+        )
+        toolbar = self.addToolBar("Training")
+        toolbar.setObjectName("trainingToolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for name in ("actionPlay", "actionPause", "actionStepBatch", "actionStepPhase",
+                     "actionReset", "actionFit", "actionWhyFast"):  # fmt: skip
+            toolbar.addAction(self.actions[name])
+        self._make_menus()
+        self._make_status()
+
+    def _make_menus(self) -> None:
+        menus = self.menuBar()
+        train = menus.addMenu("&Train")
+        for name in ("actionPlayPause", "actionStepBatch", "actionStepPhase", "actionReset",
+                     "actionRebuild", "actionQuit"):  # fmt: skip
+            train.addAction(self.actions[name])
+        check = menus.addMenu("&Check")
+        check.addAction(self.actions["actionWhyFast"])
+        view = menus.addMenu("&View")
+        view.addAction(self.actions["actionFit"])
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        self._view_menu = view
+
+    def _make_status(self) -> None:
+        self.status = {}
+        for name in ("epochLabel", "batchLabel", "speedLabel", "costLabel"):
+            label = QLabel(self)
+            label.setObjectName(name)
+            label.setMinimumWidth(120)
+            self.statusBar().addPermanentWidget(label)
+            self.status[name] = label
+
+    def _connect(self) -> None:
+        w = self.controller.worker
+        w.snapshot_ready.connect(self._on_snapshot)
+        w.session_ready.connect(self._on_session_ready)
+        w.running_changed.connect(self._on_running_changed)
+        w.diverged.connect(self._on_diverged)
+        w.failed.connect(self._on_failed)
+        w.epochs_done.connect(self._on_epochs_done)
+        self.actions["actionFit"].triggered.connect(self.view.fit)
+        self.actions["actionRebuild"].triggered.connect(self._on_rebuild)
+        self.controls.speed_changed.connect(self.controller.set_speed)
+        self.controls.node_quantity_changed.connect(self._on_node_quantity)
+        self.controls.edge_filter_changed.connect(self.view.set_edge_filter)
+        self.controls.saturation_toggled.connect(self._on_saturation)
+        self.hyper.hyperparameters_changed.connect(
+            lambda values: self.controller.set_hyperparameters(**values)
+        )
+        self.hyper.rebuild_requested.connect(self._on_rebuild)
+        self.view.weight_selected.connect(lambda l, j, k: self._select(("w", l, j, k)))
+        self.view.neuron_selected.connect(lambda l, j: self._select(("n", l, j)))
+        self.view.selection_cleared.connect(lambda: self._select(None))
+        self.view.set_tooltip_provider(self._tooltip)
+
+    # -- user intent -------------------------------------------------------------------------------
+    def _toggle_play(self) -> None:
+        if self.snapshot is not None and self.snapshot.running:
+            self.controller.pause()
+        else:
+            self.controller.play()
+
+    def confirm(self, text: str) -> bool:
+        """Ask a yes/no question (tests replace this method)."""
+        answer = QMessageBox.question(self, "bpstudio", text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _on_rebuild(self, *_):
+        try:
+            spec = self.hyper.spec()
+        except ValueError as exc:
+            self._message("Layer sizes", str(exc), QMessageBox.Icon.Warning)
+            return
+        snap = self.snapshot
+        if snap is not None and snap.batches_done > 0:
+            if not self.confirm("Rebuilding creates a new network and discards the training so "
+                                "far. Continue?"):  # fmt: skip
+                return
+        self.spec = spec
+        self.statusBar().showMessage(f"Loading {spec.data}…")
+        self.controller.build(spec)
+
+    def _on_node_quantity(self, key: str) -> None:
+        self.node_quantity = key
+        self._dirty = True
+
+    def _on_saturation(self, on: bool) -> None:
+        self.show_saturation = on
+        self._dirty = True
+
+    def _select(self, selection: tuple | None) -> None:
+        self.selection = selection
+        self._update_inspection()
+
+    # -- from the worker ---------------------------------------------------------------------------
+    def _on_session_ready(self, snap: Snapshot) -> None:
+        self.plots.cost.clear_data()
+        self.plots.accuracy.set_records(())
+        self.selection = None
+        self.statusBar().showMessage(f"{snap.data_name}: network {list(snap.sizes)}", 5000)
+        self.hyper.show_sizes(snap.sizes)
+        self._on_snapshot(snap)
+        self._render()
+        self.session_loaded.emit(snap)
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        self.plots.cost.add_costs(snap.first_cost_index, snap.new_costs, draw=not snap.running)
+        self.plots.accuracy.set_records(snap.epoch_records)
+        self._dirty = True
+        if not snap.running:  # a step or a pause: show it now, not at the next frame
+            self._render()
+        self.snapshot_received.emit(snap)
+
+    def _on_running_changed(self, running: bool) -> None:
+        self.actions["actionPlay"].setEnabled(not running)
+        self.actions["actionPause"].setEnabled(running)
+        self.running_changed.emit(running)
+
+    def _on_diverged(self, message: str) -> None:
+        self._message("Training diverged", message + "\n\nTraining is paused.",
+                      QMessageBox.Icon.Warning)  # fmt: skip
+        self.diverged.emit(message)
+
+    def _on_failed(self, message: str) -> None:
+        self._message("bpstudio", message, QMessageBox.Icon.Critical)
+        self.error_shown.emit(message)
+
+    def _on_epochs_done(self) -> None:
+        snap = self.snapshot
+        if snap is not None:
+            self.statusBar().showMessage(f"Finished {snap.epochs_target} epochs.", 10000)
+
+    def _message(self, title: str, text: str, icon) -> None:
+        """Show a message without blocking (the app keeps running); remembered for tests."""
+        self.last_message = text
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("messageBox")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.statusBar().showMessage(text.splitlines()[0], 10000)
+
+    # -- drawing -----------------------------------------------------------------------------------
+    def _on_frame(self) -> None:
+        if self._dirty:
+            self._render()
+        now = time.monotonic()
+        if now - self._plots_drawn >= PLOT_SECONDS:
+            self._plots_drawn = now
+            self.plots.cost.flush()
+
+    def _render(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        self._dirty = False
+        arch = (snap.sizes, snap.image_shape)
+        if arch != self._arch:
+            self._arch = arch
+            self.view.set_architecture(snap.sizes, snap.image_shape)
+        self.view.set_weights(snap.weights)
+        trace = snap.trace
+        values, neutral = self._node_values(snap)
+        self.view.set_node_values(values, NODE_LABELS[self.node_quantity], neutral)
+        self.view.set_input_image(None if trace is None else trace.x[0])
+        self._render_phase(snap)
+        self._render_saturation(snap)
+        self._render_status(snap)
+        if self.selection is not None and not snap.running:
+            self._update_inspection()
+        self.rendered.emit(snap.serial)
+
+    def _node_values(self, snap: Snapshot):
+        trace = snap.trace
+        L = snap.num_layers
+        if trace is None:
+            return [None] * L, set(range(1, L + 1))
+        key = self.node_quantity
+        act = get_activation(trace.activation)
+        values = []
+        for l in range(1, L + 1):
+            z = trace.z[l - 1]
+            if key == "delta":
+                v = trace.delta[l - 1]
+            elif key == "a":
+                v = trace.a[l - 1]
+            elif key == "z":
+                v = z
+            else:
+                v = None if z is None else act.prime(z)
+            values.append(None if v is None else np.asarray(v).mean(axis=0))
+        neutral = {l for l in range(1, L + 1) if values[l - 1] is None}
+        return values, neutral
+
+    def _render_phase(self, snap: Snapshot) -> None:
+        trace = snap.trace
+        phase = trace.last_phase if (trace is not None and snap.in_pass) else None
+        if phase is None or phase.direction is None:
+            self.view.set_highlight_layer(None)
+        elif phase.kind == "feedforward":
+            self.view.set_highlight_layer(snap.num_layers, "forward")
+        else:
+            self.view.set_highlight_layer(phase.layer, "backward")
+
+    def _render_saturation(self, snap: Snapshot) -> None:
+        trace = snap.trace
+        if not self.show_saturation or trace is None or trace.z[-1] is None:
+            self.view.set_saturation_marks(None)
+            return
+        act = get_activation(trace.activation)
+        peak = {"sigmoid": 0.25, "tanh": 1.0}.get(act.name)
+        marks = [None]
+        for z in trace.z[1:]:
+            sp = act.prime(z).mean(axis=0)
+            marks.append(sp < 0.1 * peak if peak else sp == 0)
+        self.view.set_saturation_marks(marks)
+
+    def _render_status(self, snap: Snapshot) -> None:
+        s = self.status
+        s["epochLabel"].setText(f"epoch {snap.epoch} of {snap.epochs_target}")
+        s["batchLabel"].setText(
+            f"mini-batch {snap.batch_in_epoch} / {snap.batches_per_epoch}"
+            + (f" · next: {snap.next_phase.title}" if snap.in_pass and snap.next_phase else "")
+        )
+        s["speedLabel"].setText(f"{snap.examples_per_second:,.0f} examples/s")
+        cost = snap.last_cost
+        s["costLabel"].setText("cost —" if cost is None else f"cost {cost:.5f}")
+
+    def _update_inspection(self) -> None:
+        """Show the selection's numbers in the inspector and the equations."""
+        snap, sel = self.snapshot, self.selection
+        if snap is None:
+            return
+        if sel is None:
+            self.inspector.clear()
+        elif sel[0] == "w":
+            self.inspector.show_weight(snap, *sel[1:])
+        else:
+            self.inspector.show_neuron(snap, *sel[1:])
+        self.equations.set_state(snap, sel)
+
+    def _tooltip(self, hit: tuple) -> str:
+        """Hover text: w and ∂C/∂w of an edge, or a neuron's δ, from the newest snapshot."""
+        snap = self.snapshot
+        base = self.view.default_tooltip(hit)
+        if snap is None or snap.trace is None:
+            return base
+        trace, (kind, idx) = snap.trace, hit
+        if kind == "weight" and trace.nabla_w[0] is not None:
+            l, j, k = idx
+            return f"{base}\n∂C/∂w = {trace.nabla_w[l - 2][j, k]:.5g} (this mini-batch)"
+        if kind == "neuron" and idx[0] > 1 and trace.delta[idx[0] - 1] is not None:
+            l, j = idx
+            return f"{base}\nδ = {trace.delta[l - 1][:, j].mean():.5g} (mean over the batch)"
+        return base
+
+    def _on_why_fast(self) -> None:
+        if self.snapshot is None:
+            return
+        if self.snapshot.running:
+            self.controller.pause()
+        try:
+            dialog = WhyFastDialog.from_snapshot(self.snapshot, self)
+        except BpstudioError as exc:
+            self._message("Why backprop is fast", str(exc), QMessageBox.Icon.Information)
+            return
+        if self.why_fast is not None:
+            self.why_fast.close()
+        self.why_fast = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        dialog.show()
+        dialog.run()
+
+    # -- closing -----------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._frame.stop()
+        if self.why_fast is not None:
+            self.why_fast.close()
+        self.controller.shutdown()
+        super().closeEvent(event)
