@@ -141,7 +141,7 @@ def pack_rgb32(rgba: np.ndarray) -> np.ndarray:
     return (0xFF000000 | (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]).astype(np.uint32)
 
 
-def robust_scale(values: np.ndarray, percentile: float = 99.0, max_samples: int = 8192) -> float:
+def robust_scale(values: np.ndarray, percentile: float = 99.0, max_samples: int = 2048) -> float:
     """A colour scale that a few outliers cannot wash out.
 
     Parameters
@@ -201,8 +201,8 @@ class DivergingMap:
         v = np.asarray(values, dtype=float)
         f = np.multiply(v, HALF / self.scale, out=work)
         np.rint(f, out=f)
-        np.clip(f, -HALF, HALF, out=f)
-        np.nan_to_num(f, copy=False, nan=0.0)
+        np.clip(f, -HALF, HALF, out=f)  # ±inf end at the end bins; NaN stays NaN
+        np.putmask(f, np.isnan(f), 0.0)  # (np.nan_to_num is several times slower per frame)
         f += HALF
         if out is None:
             return f.astype(np.intp)

@@ -33,7 +33,8 @@ from bpstudio.gui.whyfast import WhyFastDialog
 from bpstudio.gui.worker import SessionSpec, TrainingController
 
 FRAME_MS = 33  # draw at most ~30 times a second
-PLOT_SECONDS = 0.25  # while training runs, redraw the plots at most this often
+PLOT_SECONDS = 0.5  # while training runs, redraw the plots at most this often
+STATUS_SECONDS = 0.25  # … and the status bar
 NODE_LABELS = {
     "delta": "δ = ∂C/∂z (mean over mini-batch)",
     "a": "a (mean over mini-batch)",
@@ -64,7 +65,9 @@ class MainWindow(QMainWindow):
         self.show_saturation = False
         self.last_message: str | None = None
         self._dirty = False
+        self._frames_gated = False
         self._plots_drawn = 0.0
+        self._status_drawn = 0.0
         self._arch: tuple | None = None
         self.controller = TrainingController(self)
         self._make_actions()
@@ -223,6 +226,7 @@ class MainWindow(QMainWindow):
         self.view.neuron_selected.connect(lambda l, j: self._select(("n", l, j)))
         self.view.selection_cleared.connect(lambda: self._select(None))
         self.view.set_tooltip_provider(self._tooltip)
+        self.view.painted.connect(self._on_painted)
 
     # -- user intent -------------------------------------------------------------------------------
     def _toggle_play(self) -> None:
@@ -281,7 +285,14 @@ class MainWindow(QMainWindow):
         self._dirty = True
         if not snap.running:  # a step or a pause: show it now, not at the next frame
             self._render()
+        elif self._frames_gated:
+            # The worker waits until this frame is on screen (see FrameGate and _on_painted).
+            self._on_frame()
         self.snapshot_received.emit(snap)
+
+    def _on_painted(self) -> None:
+        if self.snapshot is not None and not self._dirty:
+            self.controller.worker.frames.drawn(self.snapshot.serial)
 
     def _on_running_changed(self, running: bool) -> None:
         self.actions["actionPlay"].setEnabled(not running)
@@ -336,7 +347,10 @@ class MainWindow(QMainWindow):
         self.view.set_input_image(None if trace is None else trace.x[0])
         self._render_phase(snap)
         self._render_saturation(snap)
-        self._render_status(snap)
+        now = time.monotonic()
+        if not snap.running or now - self._status_drawn >= STATUS_SECONDS:
+            self._status_drawn = now
+            self._render_status(snap)
         if self.selection is not None and not snap.running:
             self._update_inspection()
         self.rendered.emit(snap.serial)
@@ -443,7 +457,19 @@ class MainWindow(QMainWindow):
         dialog.run()
 
     # -- closing -----------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._frames_gated = True
+        self.controller.worker.frames.set_open(False)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._frames_gated = False
+        self.controller.worker.frames.set_open(True)
+        super().hideEvent(event)
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._frames_gated = False
+        self.controller.worker.frames.set_open(True)
         self._frame.stop()
         if self.why_fast is not None:
             self.why_fast.close()

@@ -97,13 +97,17 @@ class ColorBar(QWidget):
 
     def set_title(self, title: str) -> None:
         """Change the text above the bar."""
-        self._title = title
-        self.update()
+        if title != self._title:
+            self._title = title
+            self.update()
 
     def set_scale(self, scale: float) -> None:
         """Show ``-scale`` at the left end and ``+scale`` at the right end."""
+        # Repaint only when the printed numbers change: this is called on every frame.
+        changed = f"{float(scale):.3g}" != f"{self._scale:.3g}"
         self._scale = float(scale)
-        self.update()
+        if changed:
+            self.update()
 
     def title(self) -> str:
         """The text above the bar."""

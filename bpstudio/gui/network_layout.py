@@ -76,6 +76,13 @@ class NetworkLayout:
 
     def bounds(self) -> tuple[float, float, float, float]:
         """Return ``(left, top, right, bottom)`` around every node and the image grid."""
+        # Items ask for this on every paint; the layout never changes, so compute it once.
+        cached = self.__dict__.get("_bounds")
+        if cached is None:
+            cached = self.__dict__["_bounds"] = self._compute_bounds()
+        return cached
+
+    def _compute_bounds(self) -> tuple[float, float, float, float]:
         pts = np.concatenate(self.centres)
         r = float(self.radius.max())
         left, top = pts.min(axis=0) - r

@@ -37,6 +37,16 @@ for _pen in (SELECTED_PEN, HOVER_PEN):
     _pen.setCosmetic(True)
 
 
+class _GraphicsView(pg.GraphicsView):
+    """pyqtgraph's view that says when it has painted (the window times frames by it)."""
+
+    painted = Signal()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().paintEvent(event)
+        self.painted.emit()
+
+
 class NetworkView(QWidget):
     """Layered drawing of the network with picking, focus, filtering and a colour bar."""
 
@@ -45,12 +55,14 @@ class NetworkView(QWidget):
     selection_cleared = Signal()
     edge_hovered = Signal(int, int, int)
     neuron_hovered = Signal(int, int)
+    painted = Signal()  # the drawing reached the screen
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("networkView")
-        self._graphics = pg.GraphicsView(background=QColor(*BACKGROUND))
+        self._graphics = _GraphicsView(background=QColor(*BACKGROUND))
         self._graphics.setObjectName("networkGraphics")
+        self._graphics.painted.connect(self.painted)
         self._box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self._graphics.setCentralItem(self._box)
         self._colours = EdgeColours(0)

@@ -14,6 +14,7 @@ Threading contract (see shared conventions):
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ SNAPSHOT_SECONDS = 1 / 30
 SLICE_SECONDS = 0.02
 #: Pause after every slice so the GUI thread can take the interpreter lock (see _tick).
 YIELD_SECONDS = 0.0005
+#: Pause after a slice, so the GUI thread can take the interpreter lock (see _tick).
+YIELD_SECONDS = 0.0005
+#: Longest the worker waits for the GUI to draw a snapshot before it trains on.
+FRAME_WAIT_SECONDS = 0.015
 #: Speeds the speed control offers, in mini-batches per second; None is "as fast as it goes".
 SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 30, 100, 300, 1000, None)
 
@@ -64,6 +69,33 @@ def build_session(spec: SessionSpec) -> Session:
     )
 
 
+class FrameGate:
+    """Lets the worker wait (without the interpreter lock) until the GUI has drawn a snapshot.
+
+    The GUI calls :meth:`drawn` after drawing; the worker calls :meth:`wait_drawn`. While no
+    window draws (hidden, closing, headless use) the gate is open and nobody waits.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._drawn = -1
+        self._open = True
+
+    def set_open(self, is_open: bool) -> None:
+        with self._cond:
+            self._open = is_open
+            self._cond.notify_all()
+
+    def drawn(self, serial: int) -> None:
+        with self._cond:
+            self._drawn = max(self._drawn, serial)
+            self._cond.notify_all()
+
+    def wait_drawn(self, serial: int, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._open or self._drawn >= serial, timeout)
+
+
 class TrainingWorker(QObject):
     """Lives in the training thread; every slot runs there."""
 
@@ -88,6 +120,7 @@ class TrainingWorker(QObject):
         self._rate_mark = (0.0, 0)  # (time, examples_seen) for examples per second
         self._rate = 0.0
         self._dirty = False
+        self.frames = FrameGate()
 
     # -- slots: commands from the GUI ----------------------------------------------------------
     @Slot(object)
@@ -216,7 +249,16 @@ class TrainingWorker(QObject):
             self._emit_snapshot()
             self.epochs_done.emit()
         elif time.perf_counter() - self._last_snapshot >= SNAPSHOT_SECONDS or self._speed:
-            self._emit_snapshot()
+            serial = self._emit_snapshot()
+            # Let the GUI thread draw this snapshot before training on. Both threads are mostly
+            # Python, so they cannot draw and train at once anyway; taking turns saves fighting
+            # over the interpreter lock on every numpy call, which cost both sides far more.
+            self.frames.wait_drawn(serial, FRAME_WAIT_SECONDS)
+            return
+        # Between snapshots, a short pause lets the GUI answer the user (clicks, hover): a
+        # thread waiting for the interpreter lock can otherwise lose every race for it, since
+        # training releases and retakes it many times a millisecond (every BLAS call).
+        time.sleep(YIELD_SECONDS)
         # Hand the interpreter lock to the GUI thread. Training releases and retakes the lock
         # many times a millisecond (every BLAS call), and a thread waiting for it can lose
         # every one of those races; a real pause lets the GUI's waiting callbacks run.
@@ -281,9 +323,12 @@ class TrainingWorker(QObject):
         self._last_snapshot = now
         return snap
 
-    def _emit_snapshot(self) -> None:
-        if self.session is not None:
-            self.snapshot_ready.emit(self._snapshot())
+    def _emit_snapshot(self) -> int:
+        if self.session is None:
+            return -1
+        snap = self._snapshot()
+        self.snapshot_ready.emit(snap)
+        return snap.serial
 
 
 def _spec_names(values: dict) -> dict:
