@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -70,6 +71,9 @@ class MainWindow(QMainWindow):
         self._status_drawn = 0.0
         self._arch: tuple | None = None
         self.controller = TrainingController(self)
+        app = QApplication.instance()
+        if app is not None:  # never leave the training thread running when the app quits
+            app.aboutToQuit.connect(self.controller.shutdown)
         self._make_actions()
         self._make_widgets()
         self._connect()
@@ -351,7 +355,7 @@ class MainWindow(QMainWindow):
         if not snap.running or now - self._status_drawn >= STATUS_SECONDS:
             self._status_drawn = now
             self._render_status(snap)
-        if self.selection is not None and not snap.running:
+        if not snap.running:  # while training runs the panels would only flicker
             self._update_inspection()
         self.rendered.emit(snap.serial)
 

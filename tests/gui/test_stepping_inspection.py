@@ -1,0 +1,163 @@
+"""Issue 4 in the real window: click a weight or a neuron, step phases, read the equations."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from bpstudio.core.data import load_digits
+from bpstudio.core.gradcheck import batch_cost
+from bpstudio.core.network import Network
+from bpstudio.core.session import Session
+from bpstudio.gui import create_main_window
+from bpstudio.gui.colors import NEUTRAL_GREY
+from tests.core import reference as ref
+from tests.gui.test_network_view import point_on_top, strongest
+
+TIMEOUT = 30_000
+
+
+def open_window(qtbot, data, sizes=None):
+    win = create_main_window(data, sizes, epochs=1000)
+    qtbot.addWidget(win)
+    win.resize(1600, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    with qtbot.waitSignal(win.session_loaded, timeout=TIMEOUT):
+        pass
+    return win
+
+
+def step_batch(qtbot, win):
+    done = win.snapshot.batches_done
+    win.actions["actionStepBatch"].trigger()
+    qtbot.waitUntil(lambda: win.snapshot.batches_done == done + 1, timeout=TIMEOUT)
+    qtbot.waitUntil(win.view.raster_is_current, timeout=TIMEOUT)
+
+
+def before_network(trace) -> Network:
+    """The network as it was when the batch's gradients were computed."""
+    net = Network(trace.sizes, trace.activation, trace.cost)
+    for i, (w, b) in enumerate(zip(trace.weights, trace.biases)):
+        net.weights[i] = np.array(w)
+        net.biases[i] = np.array(b).reshape(-1, 1)
+    return net
+
+
+def reference_gradient(trace, l, j, k):
+    """∂C/∂w^l_jk of the batch by the book's per-example algorithm, independently of bpstudio."""
+    ws = [np.array(w) for w in trace.weights]
+    bs = [np.array(b).reshape(-1, 1) for b in trace.biases]
+    grads = [
+        ref.backprop_one(ws, bs, x.reshape(-1, 1), y.reshape(-1, 1), trace.activation,
+                         trace.cost)[1][l - 2][j, k]
+        for x, y in zip(trace.x, trace.y)
+    ]  # fmt: skip
+    return float(np.mean(grads))
+
+
+@pytest.mark.mnist
+def test_click_a_weight_and_a_neuron_at_784_30_10(qtbot, mnist_folder):
+    win = open_window(qtbot, f"mnist:{mnist_folder}", [784, 30, 10])
+    step_batch(qtbot, win)
+    trace = win.snapshot.trace
+    assert trace.sizes == (784, 30, 10) and trace.weights is not None
+    # One edge into the output layer and the strongest visible edge out of the image.
+    picks = []
+    for layer in (3, 2):
+        for l, j, k in strongest(win.snapshot.weights, layer, 200):
+            pos = point_on_top(win.view, l, j, k)
+            if pos is not None:
+                picks.append(((l, j, k), pos))
+                break
+    assert [p[0][0] for p in picks] == [3, 2]
+    for (l, j, k), pos in picks:
+        qtbot.mouseClick(win.view.mouse_widget, Qt.MouseButton.LeftButton, pos=pos)
+        want_sel = ("w", l, j, k)
+        qtbot.waitUntil(lambda s=want_sel: win.inspector.current_selection == s, timeout=5000)
+        v = win.inspector.values
+        assert v["dC_dw"] == trace.nabla_w[l - 2][j, k]  # the value the update used
+        want = reference_gradient(trace, l, j, k)
+        assert v["dC_dw"] == pytest.approx(want, rel=1e-9, abs=1e-15)
+        # A finite difference of our own, on the weights before the update.
+        net = before_network(trace)
+        eps = 1e-4
+        net.weights[l - 2][j, k] += eps
+        up = batch_cost(net, trace.x, trace.y)
+        net.weights[l - 2][j, k] -= 2 * eps
+        down = batch_cost(net, trace.x, trace.y)
+        numeric = (up - down) / (2 * eps)
+        assert v["numeric"] == pytest.approx(numeric, rel=1e-6, abs=1e-12)
+        assert abs(v["numeric"] - want) <= 1e-6 * max(abs(want), 1e-5)
+        assert v["w"] == trace.weights[l - 2][j, k]
+        assert v["w_after"] == win.snapshot.weights[l - 2][j, k]
+    # A neuron: its δ (mean over the batch) and ∂C/∂b = δ (BP3).
+    j = 7
+    qtbot.mouseClick(win.view.mouse_widget, Qt.MouseButton.LeftButton,
+                     pos=win.view.neuron_widget_pos(2, j))  # fmt: skip
+    qtbot.waitUntil(lambda: win.inspector.current_selection == ("n", 2, j), timeout=5000)
+    v = win.inspector.values
+    assert v["delta"] == pytest.approx(trace.delta[1][:, j].mean(), rel=1e-12)
+    assert v["dC_db"] == pytest.approx(trace.nabla_b[0][j], rel=1e-12)
+    assert v["z"] == pytest.approx(trace.z[1][:, j].mean(), rel=1e-12)
+    win.close()
+
+
+def test_phase_by_phase_equals_a_batch_step_and_names_each_equation(qtbot):
+    win = open_window(qtbot, "digits")
+    expected = ["forward", "BP1", "BP2", "BP3+BP4", "SGD"]
+    seen, neutral_output = [], []
+    for _ in expected:
+        serial = win.snapshot.serial
+        win.actions["actionStepPhase"].trigger()
+        qtbot.waitUntil(lambda s=serial: win.snapshot.serial > s, timeout=TIMEOUT)
+        seen.append(win.equations.highlighted_equation())
+        neutral_output.append(_is_neutral(win.view.node_color(3, 0)))
+    assert seen == expected
+    # δ of the output layer is not computed by the feedforward phase: drawn neutral, then not.
+    assert neutral_output[:2] == [True, False]
+    assert win.snapshot.batches_done == 1 and not win.snapshot.in_pass
+    # The same seed and one update_mini_batch in the core, independently of the window.
+    session = Session(load_digits(0), [64, 16, 10], seed=0)
+    session.step_batch()
+    for got, want in zip(win.snapshot.weights, session.network.weights):
+        assert np.array_equal(got, want)
+    win.close()
+
+
+def _is_neutral(color) -> bool:
+    return (color.red(), color.green(), color.blue()) == NEUTRAL_GREY
+
+
+def test_phase_step_highlights_the_layer_being_computed(qtbot):
+    win = open_window(qtbot, "digits", [64, 12, 11, 10])
+    layers = []
+    for _ in range(4):  # feedforward, BP1 (l = 4), BP2 for l = 3, BP2 for l = 2
+        serial = win.snapshot.serial
+        win.actions["actionStepPhase"].trigger()
+        qtbot.waitUntil(lambda s=serial: win.snapshot.serial > s, timeout=TIMEOUT)
+        phase = win.snapshot.trace.last_phase
+        layers.append((phase.kind, phase.layer, phase.direction))
+    assert layers == [
+        ("feedforward", None, "forward"),
+        ("output_error", 4, "backward"),
+        ("backpropagate", 3, "backward"),
+        ("backpropagate", 2, "backward"),
+    ]
+    assert "next: BP3, BP4" in win.status["batchLabel"].text()
+    # A batch step in the middle of a pass finishes that batch, bit for bit.
+    win.actions["actionStepBatch"].trigger()
+    qtbot.waitUntil(lambda: win.snapshot.batches_done == 1, timeout=TIMEOUT)
+    session = Session(load_digits(0), [64, 12, 11, 10], seed=0)
+    session.step_batch()
+    assert all(np.array_equal(a, b) for a, b in zip(win.snapshot.weights, session.network.weights))
+    win.close()
+
+
+def test_a_step_while_running_pauses_first(qtbot):
+    win = open_window(qtbot, "digits")
+    win.actions["actionPlay"].trigger()
+    qtbot.waitUntil(lambda: win.snapshot.running and win.snapshot.batches_done > 5, timeout=TIMEOUT)
+    win.actions["actionStepPhase"].trigger()
+    qtbot.waitUntil(lambda: win.snapshot.in_pass and not win.snapshot.running, timeout=TIMEOUT)
+    assert win.snapshot.trace.last_phase.kind == "feedforward"
+    win.close()
