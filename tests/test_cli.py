@@ -77,3 +77,29 @@ def test_mnist_one_epoch_reaches_the_books_accuracy(mnist_folder, capsys):
     )
     correct = int(re.search(r"^Epoch 0: (\d+) / 10000$", capsys.readouterr().out, re.M).group(1))
     assert correct >= 9000  # the book reports 9129 (91.3%) after epoch 0
+
+
+def test_digits_default_network_reaches_95_percent_within_30_epochs():
+    from bpstudio.core.data import load_digits
+    from bpstudio.core.session import Session
+
+    session = Session(load_digits(0))  # [64, 16, 10], η = 3.0, m = 10, seed 0
+    assert session.sizes == [64, 16, 10]
+    while session.epoch < 30:
+        session.run(session.batches_per_epoch)
+    assert session.accuracy("test") >= 0.95
+
+
+@pytest.mark.mnist
+def test_mnist_thirty_epochs_reach_94_5_percent(mnist_folder):
+    from threadpoolctl import threadpool_limits
+
+    from bpstudio.core.data import load_mnist_idx
+    from bpstudio.core.session import Session
+
+    session = Session(load_mnist_idx(mnist_folder), [784, 30, 10], eta=3.0, mini_batch_size=10)
+    with threadpool_limits(1):
+        while session.epoch < 30:
+            session.run(session.batches_per_epoch)
+    best = max(r.validation_accuracy for r in session.history.epochs)
+    assert session.history.epochs[-1].validation_accuracy >= 0.945, best

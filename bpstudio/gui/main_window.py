@@ -173,7 +173,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["plotsDock"]], [230], Qt.Orientation.Vertical)
         self.resizeDocks(
             [self.docks["controlsDock"], self.docks["inspectorDock"]],
-            [290, 430],
+            [270, 480],
             Qt.Orientation.Horizontal,
         )
         toolbar = self.addToolBar("Training")
@@ -412,8 +412,8 @@ class MainWindow(QMainWindow):
             + (f" · next: {snap.next_phase.title}" if snap.in_pass and snap.next_phase else "")
         )
         s["speedLabel"].setText(f"{snap.examples_per_second:,.0f} examples/s")
-        cost = snap.last_cost
-        s["costLabel"].setText("cost —" if cost is None else f"cost {cost:.5f}")
+        raw = self.plots.cost.raw  # the last mini-batch's cost, whichever snapshot brought it
+        s["costLabel"].setText(f"cost {raw.y[-1]:.5f}" if len(raw) else "cost —")
 
     def _update_inspection(self) -> None:
         """Show the selection's numbers in the inspector and the equations."""

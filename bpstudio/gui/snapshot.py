@@ -87,10 +87,6 @@ class Snapshot:
     def num_layers(self) -> int:
         return len(self.sizes)
 
-    @property
-    def last_cost(self) -> float | None:
-        return self.new_costs[-1] if self.new_costs else None
-
 
 def take_snapshot(
     session: Session,
