@@ -265,15 +265,17 @@ class Session:
             self._position = 0
         idx = self._order[self._position : self._position + self.mini_batch_size]
         ws = self.network.workspace(len(idx))
+        # mode="clip": with the default mode numpy gathers into a temporary and copies it into
+        # `out`; these indices come from a permutation and are always in range.
         if self._bytes is None:
-            np.take(self._x, idx, axis=0, out=ws.x)
+            np.take(self._x, idx, axis=0, out=ws.x, mode="clip")
         else:  # gather the bytes, then x = bytes / 255 exactly as the loader computed it
             buf = self._byte_buffers.get(len(idx))
             if buf is None:
                 buf = self._byte_buffers[len(idx)] = np.empty(ws.x.shape, np.uint8)
-            np.take(self._bytes, idx, axis=0, out=buf)
+            np.take(self._bytes, idx, axis=0, out=buf, mode="clip")
             np.divide(buf, 255.0, out=ws.x)
-        np.take(self._y, idx, axis=0, out=ws.y)
+        np.take(self._y, idx, axis=0, out=ws.y, mode="clip")
         p = self.network.start_pass(ws, self.eta, record=record, indices=idx, inputs_bounded=True)
         self._pass = p
         return p
