@@ -183,8 +183,16 @@ class DivergingMap:
 
     def __init__(self, scale: float, lut: np.ndarray | None = None) -> None:
         self.scale = float(scale) if np.isfinite(scale) and scale > 0 else 1.0
-        self.lut = diverging_lut() if lut is None else lut
-        self.lut32 = pack_rgb32(self.lut)
+        self.lut = _DEFAULT_LUT if lut is None else lut
+        # A map is made per frame with a new scale; the packed table depends on the LUT alone.
+        self.lut32 = _DEFAULT_LUT32 if lut is None else pack_rgb32(self.lut)
+
+    def rescaled(self, scale: float) -> DivergingMap:
+        """The same colours on another scale (reuses the packed table)."""
+        new = DivergingMap.__new__(DivergingMap)
+        new.scale = float(scale) if np.isfinite(scale) and scale > 0 else 1.0
+        new.lut, new.lut32 = self.lut, self.lut32
+        return new
 
     def index(self, values, out: np.ndarray | None = None, work: np.ndarray | None = None):
         """Return the LUT bin of each value (``intp``), optionally into preallocated arrays.
@@ -217,3 +225,9 @@ class DivergingMap:
         """Return the colour of one value as a ``QColor``."""
         r, g, b, a = (int(c) for c in self.lut[int(self.index(np.array([value]))[0])])
         return QColor(r, g, b, a)
+
+
+_DEFAULT_LUT = diverging_lut()
+_DEFAULT_LUT.setflags(write=False)
+_DEFAULT_LUT32 = pack_rgb32(_DEFAULT_LUT)
+_DEFAULT_LUT32.setflags(write=False)

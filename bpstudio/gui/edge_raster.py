@@ -158,7 +158,7 @@ class EdgeColours:
         """Copy the weights (``(n_edges,)``, global order), rescale and recolour."""
         np.copyto(self.weights, flat)
         self.has_weights = True
-        self.map = DivergingMap(_robust_scale(self.weights), self.map.lut)
+        self.map = self.map.rescaled(_robust_scale(self.weights))
         self.map.index(self.weights, out=self.bins, work=self._work)
         self.recolour()
 

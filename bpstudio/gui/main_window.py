@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -33,7 +33,6 @@ from bpstudio.gui.snapshot import Snapshot
 from bpstudio.gui.whyfast import WhyFastDialog
 from bpstudio.gui.worker import SessionSpec, TrainingController
 
-FRAME_MS = 33  # draw at most ~30 times a second
 PLOT_SECONDS = 0.5  # while training runs, redraw the plots at most this often
 STATUS_SECONDS = 0.25  # … and the status bar
 NODE_LABELS = {
@@ -77,10 +76,6 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_widgets()
         self._connect()
-        self._frame = QTimer(self)
-        self._frame.setInterval(FRAME_MS)
-        self._frame.timeout.connect(self._on_frame)
-        self._frame.start()
         self.statusBar().showMessage(f"Loading {spec.data}…")
         self.controller.build(spec)
 
@@ -210,12 +205,16 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         w = self.controller.worker
-        w.snapshot_ready.connect(self._on_snapshot)
-        w.session_ready.connect(self._on_session_ready)
-        w.running_changed.connect(self._on_running_changed)
-        w.diverged.connect(self._on_diverged)
-        w.failed.connect(self._on_failed)
-        w.epochs_done.connect(self._on_epochs_done)
+        # Explicitly queued: these slots touch widgets and must run in the GUI thread, whatever
+        # PySide would infer from the callable (a wrapped method can otherwise be called directly
+        # in the worker's thread).
+        queued = Qt.ConnectionType.QueuedConnection
+        w.snapshot_ready.connect(self._on_snapshot, queued)
+        w.session_ready.connect(self._on_session_ready, queued)
+        w.running_changed.connect(self._on_running_changed, queued)
+        w.diverged.connect(self._on_diverged, queued)
+        w.failed.connect(self._on_failed, queued)
+        w.epochs_done.connect(self._on_epochs_done, queued)
         self.actions["actionFit"].triggered.connect(self.view.fit)
         self.actions["actionRebuild"].triggered.connect(self._on_rebuild)
         self.controls.speed_changed.connect(self.controller.set_speed)
@@ -261,11 +260,11 @@ class MainWindow(QMainWindow):
 
     def _on_node_quantity(self, key: str) -> None:
         self.node_quantity = key
-        self._dirty = True
+        self._render()
 
     def _on_saturation(self, on: bool) -> None:
         self.show_saturation = on
-        self._dirty = True
+        self._render()
 
     def _select(self, selection: tuple | None) -> None:
         self.selection = selection
@@ -284,14 +283,16 @@ class MainWindow(QMainWindow):
 
     def _on_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
-        self.plots.cost.add_costs(snap.first_cost_index, snap.new_costs, draw=not snap.running)
+        self.plots.cost.add_costs(snap.first_cost_index, snap.new_costs, draw=False)
         self.plots.accuracy.set_records(snap.epoch_records)
-        self._dirty = True
-        if not snap.running:  # a step or a pause: show it now, not at the next frame
+        if not snap.running:
             self._render()
         elif self._frames_gated:
-            # The worker waits until this frame is on screen (see FrameGate and _on_painted).
-            self._on_frame()
+            # While training runs the worker sends at most ~30 snapshots a second and waits
+            # until each is on screen (FrameGate, _on_painted), so the GUI never falls behind.
+            self._render()
+        else:
+            self._dirty = True  # hidden: drawn when the window shows again
         self.snapshot_received.emit(snap)
 
     def _on_painted(self) -> None:
@@ -327,14 +328,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text.splitlines()[0], 10000)
 
     # -- drawing -----------------------------------------------------------------------------------
-    def _on_frame(self) -> None:
-        if self._dirty:
-            self._render()
-        now = time.monotonic()
-        if now - self._plots_drawn >= PLOT_SECONDS:
-            self._plots_drawn = now
-            self.plots.cost.flush()
-
     def _render(self) -> None:
         snap = self.snapshot
         if snap is None:
@@ -355,6 +348,9 @@ class MainWindow(QMainWindow):
         if not snap.running or now - self._status_drawn >= STATUS_SECONDS:
             self._status_drawn = now
             self._render_status(snap)
+        if not snap.running or now - self._plots_drawn >= PLOT_SECONDS:
+            self._plots_drawn = now
+            self.plots.cost.flush()
         if not snap.running:  # while training runs the panels would only flicker
             self._update_inspection()
         self.rendered.emit(snap.serial)
@@ -465,6 +461,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         self._frames_gated = True
         self.controller.worker.frames.set_open(False)
+        if self._dirty:
+            self._render()
 
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self._frames_gated = False
@@ -474,7 +472,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self._frames_gated = False
         self.controller.worker.frames.set_open(True)
-        self._frame.stop()
         if self.why_fast is not None:
             self.why_fast.close()
         self.controller.shutdown()

@@ -86,6 +86,10 @@ class FrameGate:
             self._open = is_open
             self._cond.notify_all()
 
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
     def drawn(self, serial: int) -> None:
         with self._cond:
             self._drawn = max(self._drawn, serial)
@@ -119,7 +123,6 @@ class TrainingWorker(QObject):
         self._last_snapshot = 0.0
         self._rate_mark = (0.0, 0)  # (time, examples_seen) for examples per second
         self._rate = 0.0
-        self._dirty = False
         self.frames = FrameGate()
 
     # -- slots: commands from the GUI ----------------------------------------------------------
@@ -243,7 +246,6 @@ class TrainingWorker(QObject):
             self._set_running(False)
             self.failed.emit("training stopped by an error:\n" + traceback.format_exc(limit=4))
             return
-        self._dirty = True
         if self._epochs_reached():
             self._set_running(False)
             self._emit_snapshot()
@@ -255,14 +257,11 @@ class TrainingWorker(QObject):
             # over the interpreter lock on every numpy call, which cost both sides far more.
             self.frames.wait_drawn(serial, FRAME_WAIT_SECONDS)
             return
-        # Between snapshots, a short pause lets the GUI answer the user (clicks, hover): a
-        # thread waiting for the interpreter lock can otherwise lose every race for it, since
-        # training releases and retakes it many times a millisecond (every BLAS call).
-        time.sleep(YIELD_SECONDS)
-        # Hand the interpreter lock to the GUI thread. Training releases and retakes the lock
-        # many times a millisecond (every BLAS call), and a thread waiting for it can lose
-        # every one of those races; a real pause lets the GUI's waiting callbacks run.
-        time.sleep(YIELD_SECONDS)
+        if self.frames.is_open:
+            # No window takes its turn at each snapshot (see above), so pause briefly: a thread
+            # waiting for the interpreter lock can otherwise lose every race for it, since
+            # training releases and retakes it many times a millisecond (every BLAS call).
+            time.sleep(YIELD_SECONDS)
 
     def _epoch_boundary_just_passed(self) -> bool:
         return self.session.batch_in_epoch == 0 and self.session.batches_done > 0
