@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from bpstudio.core.errors import BpstudioError
 from bpstudio.core.functions import get_activation
+from bpstudio.core.probe import saturation
 from bpstudio.gui.controls import ControlsPanel, HyperparametersPanel
 from bpstudio.gui.equations import EquationsPanel
 from bpstudio.gui.inspector import InspectorPanel
@@ -392,13 +393,7 @@ class MainWindow(QMainWindow):
         if not self.show_saturation or trace is None or trace.z[-1] is None:
             self.view.set_saturation_marks(None)
             return
-        act = get_activation(trace.activation)
-        peak = {"sigmoid": 0.25, "tanh": 1.0}.get(act.name)
-        marks = [None]
-        for z in trace.z[1:]:
-            sp = act.prime(z).mean(axis=0)
-            marks.append(sp < 0.1 * peak if peak else sp == 0)
-        self.view.set_saturation_marks(marks)
+        self.view.set_saturation_marks(saturation(trace, trace.activation))
 
     def _render_status(self, snap: Snapshot) -> None:
         s = self.status

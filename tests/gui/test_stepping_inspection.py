@@ -161,3 +161,22 @@ def test_a_step_while_running_pauses_first(qtbot):
     qtbot.waitUntil(lambda: win.snapshot.in_pass and not win.snapshot.running, timeout=TIMEOUT)
     assert win.snapshot.trace.last_phase.kind == "feedforward"
     win.close()
+
+
+def test_saturation_overlay_marks_what_the_core_calls_saturated(qtbot, monkeypatch):
+    from bpstudio.core.probe import saturation
+
+    win = open_window(qtbot, "digits")
+    step_batch(qtbot, win)
+    marks = []
+    monkeypatch.setattr(win.view, "set_saturation_marks", marks.append)
+    win.controls.saturation.setChecked(True)
+    want = saturation(win.snapshot.trace, "sigmoid")
+    assert marks and marks[-1] is not None
+    assert all(
+        (a is None and b is None) or np.array_equal(a, b) for a, b in zip(marks[-1], want)
+    )
+    assert any(m is not None and m.any() for m in want)  # a fresh sigmoid net has some
+    win.controls.saturation.setChecked(False)
+    assert marks[-1] is None
+    win.close()
