@@ -23,15 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 
-def point_on_top(view, l, j, k):
-    """A pixel of edge w^l_jk where it is the edge drawn on top (None if there is none)."""
-    for t in np.linspace(0.3, 0.9, 61):
-        pos = view.edge_widget_pos(l, j, k, float(t))
-        if view.neuron_at(pos) is None and view.edge_at(pos) == (l, j, k):
-            return pos
-    return None
-
-
 def clickable_edges(view, weights, count):
     """Edges with a pixel where they are drawn on top, strongest first, from both layers."""
     found = []
@@ -39,7 +30,7 @@ def clickable_edges(view, weights, count):
         w = np.abs(weights[layer - 2])
         for flat in np.argsort(w, axis=None)[::-1][:400]:
             j, k = map(int, np.unravel_index(flat, w.shape))
-            if point_on_top(view, layer, j, k) is not None:
+            if view.edge_visible_pos(layer, j, k) is not None:
                 found.append((layer, j, k))
             if len([f for f in found if f[0] == layer]) >= count // 2:
                 break
@@ -96,7 +87,7 @@ def measure(app, win, QTest, Qt, wait_for):  # noqa: N803 (Qt's class names)
             if target[0] == "n":
                 pos, want = win.view.neuron_widget_pos(*target[1:]), target
             else:
-                pos, want = point_on_top(win.view, *target), ("w", *target)
+                pos, want = win.view.edge_visible_pos(*target), ("w", *target)
             if pos is None:
                 continue
             t0 = time.perf_counter()

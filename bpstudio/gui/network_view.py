@@ -348,6 +348,15 @@ class NetworkView(QWidget):
         x, y = self._layout.edge_point(self._layout.edge_id(l, j, k), t)
         return self._widget_point(x, y)
 
+    def edge_visible_pos(self, l: int, j: int, k: int) -> QPoint | None:
+        """A point of edge ``w^l_jk`` where it is the edge drawn on top (so a click there picks
+        it), searching from t = 0.3 to 0.9 along it; ``None`` when other edges cover it all."""
+        for t in np.linspace(0.3, 0.9, 121):
+            pos = self.edge_widget_pos(l, j, k, float(t))
+            if self.neuron_at(pos) is None and self.edge_at(pos) == (l, j, k):
+                return pos
+        return None
+
     def neuron_widget_pos(self, l: int, j: int) -> QPoint:
         """:attr:`mouse_widget` pixel at the centre of neuron ``j`` of layer ``l``."""
         x, y = self._layout.centres[l - 1][j]

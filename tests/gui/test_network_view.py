@@ -87,11 +87,7 @@ def distance_to_edge(view, pos, l, j, k):
 
 def point_on_top(view, l, j, k):
     """A pixel along edge ``w^l_jk`` where it is the edge drawn on top, or ``None``."""
-    for t in np.linspace(0.3, 0.9, 121):
-        pos = view.edge_widget_pos(l, j, k, float(t))
-        if view.neuron_at(pos) is None and view.edge_at(pos) == (l, j, k):
-            return pos
-    return None
+    return view.edge_visible_pos(l, j, k)
 
 
 def strongest(weights, l, count):
