@@ -112,7 +112,7 @@ class CostPlot(pg.PlotWidget):
         With ``draw=False`` the curve is only redrawn by the next :meth:`flush` (the window
         redraws plots a few times a second while training runs: they need no more).
         """
-        if not costs:
+        if len(costs) == 0:
             return
         costs = np.asarray(costs, float)
         x = np.arange(first_index, first_index + len(costs), dtype=float)

@@ -173,9 +173,7 @@ def test_saturation_overlay_marks_what_the_core_calls_saturated(qtbot, monkeypat
     win.controls.saturation.setChecked(True)
     want = saturation(win.snapshot.trace, "sigmoid")
     assert marks and marks[-1] is not None
-    assert all(
-        (a is None and b is None) or np.array_equal(a, b) for a, b in zip(marks[-1], want)
-    )
+    assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(marks[-1], want))
     assert any(m is not None and m.any() for m in want)  # a fresh sigmoid net has some
     win.controls.saturation.setChecked(False)
     assert marks[-1] is None
