@@ -24,14 +24,21 @@ def spec_from_args(args) -> SessionSpec:
 
 
 def ensure_app():
-    """The QApplication, created with bpstudio's name if there is none yet."""
+    """The QApplication, created with bpstudio's name if there is none yet.
+
+    Also makes sure Python's cyclic garbage collector runs only in the GUI thread (see
+    :class:`bpstudio.gui.gc_guard.MainThreadCollector`).
+    """
     from PySide6.QtWidgets import QApplication
+
+    from bpstudio.gui.gc_guard import MainThreadCollector
 
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
         app.setApplicationName("bpstudio")
         app.setOrganizationName("bpstudio")
+    MainThreadCollector.install(app)
     return app
 
 

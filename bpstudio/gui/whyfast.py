@@ -33,6 +33,7 @@ from bpstudio.core.errors import Cancelled, ConfigError
 from bpstudio.core.gradcheck import EPSILON, GradientCheck, check_gradient
 from bpstudio.core.network import Network
 from bpstudio.gui.equations import MUTED, fmt
+from bpstudio.gui.gc_guard import MainThreadCollector
 
 
 class GradientCheckWorker(QObject):
@@ -191,6 +192,7 @@ class WhyFastDialog(QDialog):
         self._whole_batch.setEnabled(False)
         self._cancel_button.setEnabled(True)
         worker = GradientCheckWorker(self._network, self._x[:m], self._y[:m])
+        MainThreadCollector.install()  # garbage is collected in the GUI thread, not there
         thread = QThread()
         thread.setObjectName("whyFastThread")
         worker.moveToThread(thread)

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from bpstudio.core.errors import BpstudioError, DivergenceError
 from bpstudio.core.session import Session
+from bpstudio.gui.gc_guard import MainThreadCollector
 from bpstudio.gui.snapshot import Snapshot, take_snapshot
 
 #: Snapshot interval: the GUI draws at most this often.
@@ -352,6 +353,7 @@ class TrainingController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        MainThreadCollector.install()  # garbage is collected in the GUI thread, not here
         self.thread = QThread()
         self.thread.setObjectName("trainingThread")
         self.worker = TrainingWorker()

@@ -24,3 +24,13 @@ def _is_running(thread: QThread) -> bool:
         return thread.isRunning()
     except RuntimeError:  # the C++ object is gone: it cannot be running
         return False
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_in_the_gui_thread():
+    """Free each test's Qt garbage here, in the GUI thread, not in a later test's worker thread
+    (bpstudio.gui.gc_guard explains why that matters)."""
+    yield
+    import gc
+
+    gc.collect()
