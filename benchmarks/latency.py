@@ -41,10 +41,10 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
+    from bpstudio.core.session import SessionSpec
     from bpstudio.gui.app import ensure_app
     from bpstudio.gui.main_window import MainWindow
     from bpstudio.gui.scripted import wait_for
-    from bpstudio.gui.worker import SessionSpec
 
     folder = Path(argv[1]) if len(argv) > 1 else DEFAULT_MNIST
     app = ensure_app()

@@ -23,7 +23,7 @@ DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 
 def headless(spec, seconds: float) -> float:
-    from bpstudio.gui.worker import build_session
+    from bpstudio.core.session import build_session
 
     session = build_session(spec)
     session.run(200)
@@ -67,7 +67,7 @@ def live(spec, seconds: float) -> tuple[float, float]:
 
 
 def main(argv: list[str]) -> int:
-    from bpstudio.gui.worker import SessionSpec
+    from bpstudio.core.session import SessionSpec
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="default: mnist:<shared folder> [784,30,10]")

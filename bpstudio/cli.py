@@ -157,28 +157,26 @@ class ProgressBar:
             sys.stderr.flush()
 
 
-def make_session(args, **extra):
-    import numpy as np
+def spec_from_args(args):
+    """A :class:`~bpstudio.core.session.SessionSpec` from the command line's options."""
+    from bpstudio.core.session import SessionSpec
 
-    from bpstudio.core.data import load_dataset
-    from bpstudio.core.errors import ConfigError
-    from bpstudio.core.session import Session
-
-    if args.batch < 1:
-        raise ConfigError(f"--batch must be at least 1, got {args.batch}")
-    data = load_dataset(args.data, seed=args.seed)
-    dtype = np.dtype(getattr(args, "dtype", "float64"))
-    return Session(
-        data,
-        args.sizes,
+    return SessionSpec(
+        data=args.data,
+        sizes=tuple(args.sizes) if args.sizes else None,
         activation=args.activation,
         cost=args.cost,
         eta=args.eta,
         mini_batch_size=args.batch,
+        epochs=getattr(args, "epochs", 30),
         seed=args.seed,
-        dtype=dtype,
-        **extra,
     )
+
+
+def make_session(args):
+    from bpstudio.core.session import build_session
+
+    return build_session(spec_from_args(args), dtype=getattr(args, "dtype", "float64"))
 
 
 def cmd_train(args) -> int:

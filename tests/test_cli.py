@@ -39,7 +39,7 @@ def test_gradcheck_reports_error_and_speed(capsys):
         (["train", "--data", "nonsense"], "unknown data set"),
         (["train", "--sizes", "3", "4"], "first layer must have 64"),
         (["train", "--eta", "-1"], "learning rate"),
-        (["train", "--batch", "0"], "--batch"),
+        (["train", "--batch", "0"], "mini-batch size"),
         (["train", "--data", "mnist:/no/such/folder"], "/no/such/folder"),
         (["gradcheck", "--sizes", "64", "0", "10"], "positive"),
     ],

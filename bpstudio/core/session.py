@@ -330,3 +330,43 @@ class Session:
             raise ConfigError(f"unknown split {split!r}; choose train, validation or test")
         d = ds[split]
         return self.count_correct(d.x, d.y) / len(d) if len(d) else float("nan")
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """What the user chose, by name: the command line's options, the window's controls."""
+
+    data: str = "digits"
+    sizes: tuple[int, ...] | None = None
+    activation: str = "sigmoid"
+    cost: str = "quadratic"
+    eta: float = 3.0
+    mini_batch_size: int = 10
+    epochs: int = 30
+    seed: int = 0
+
+
+def build_session(spec: SessionSpec, *, dtype=np.float64, evaluate: bool = True) -> Session:
+    """Load the data ``spec.data`` names and create the session (MNIST takes a second or two).
+
+    Settings are checked before any data is loaded, so a mistake is reported at once.
+    """
+    from bpstudio.core.data import load_dataset
+
+    _check_hyper(spec.eta, spec.mini_batch_size)
+    get_activation(spec.activation)
+    get_cost(spec.cost)
+    if spec.sizes is not None:
+        check_sizes(spec.sizes)
+    data = load_dataset(spec.data, seed=spec.seed)
+    return Session(
+        data,
+        None if spec.sizes is None else list(spec.sizes),
+        activation=spec.activation,
+        cost=spec.cost,
+        eta=spec.eta,
+        mini_batch_size=spec.mini_batch_size,
+        seed=spec.seed,
+        dtype=dtype,
+        evaluate=evaluate,
+    )

@@ -5,22 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
+from bpstudio.cli import spec_from_args
 from bpstudio.core.errors import ConfigError
-from bpstudio.gui.worker import SessionSpec
-
-
-def spec_from_args(args) -> SessionSpec:
-    """A :class:`SessionSpec` from the command line's options."""
-    return SessionSpec(
-        data=args.data,
-        sizes=tuple(args.sizes) if args.sizes else None,
-        activation=args.activation,
-        cost=args.cost,
-        eta=args.eta,
-        mini_batch_size=args.batch,
-        epochs=getattr(args, "epochs", 30),
-        seed=args.seed,
-    )
+from bpstudio.core.session import SessionSpec
 
 
 def ensure_app():

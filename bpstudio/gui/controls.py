@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.core.data import DATASET_CHOICES
-from bpstudio.gui.worker import SPEEDS, SessionSpec
+from bpstudio.core.session import SessionSpec
+from bpstudio.gui.worker import SPEEDS
 
 #: What the nodes can show, as (label in the menu, key).
 NODE_QUANTITIES = (

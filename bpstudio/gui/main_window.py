@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from bpstudio.core.errors import BpstudioError
 from bpstudio.core.functions import get_activation
 from bpstudio.core.probe import saturation
+from bpstudio.core.session import SessionSpec
 from bpstudio.gui.controls import ControlsPanel, HyperparametersPanel
 from bpstudio.gui.equations import EquationsPanel
 from bpstudio.gui.inspector import InspectorPanel
@@ -32,7 +33,7 @@ from bpstudio.gui.network_view import NetworkView
 from bpstudio.gui.plots import PlotsPanel
 from bpstudio.gui.snapshot import Snapshot
 from bpstudio.gui.whyfast import WhyFastDialog
-from bpstudio.gui.worker import SessionSpec, TrainingController
+from bpstudio.gui.worker import TrainingController
 
 PLOT_SECONDS = 0.5  # while training runs, redraw the plots at most this often
 STATUS_SECONDS = 0.25  # … and the status bar

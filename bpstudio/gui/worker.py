@@ -17,12 +17,11 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from bpstudio.core.errors import BpstudioError, DivergenceError
-from bpstudio.core.session import Session
+from bpstudio.core.session import Session, SessionSpec, build_session
 from bpstudio.gui.gc_guard import MainThreadCollector
 from bpstudio.gui.snapshot import Snapshot, take_snapshot
 
@@ -38,36 +37,6 @@ YIELD_SECONDS = 0.0005
 FRAME_WAIT_SECONDS = 0.015
 #: Speeds the speed control offers, in mini-batches per second; None is "as fast as it goes".
 SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 30, 100, 300, 1000, None)
-
-
-@dataclass(frozen=True)
-class SessionSpec:
-    """How to build a session: what the data and network controls say."""
-
-    data: str = "digits"
-    sizes: tuple[int, ...] | None = None
-    activation: str = "sigmoid"
-    cost: str = "quadratic"
-    eta: float = 3.0
-    mini_batch_size: int = 10
-    epochs: int = 30
-    seed: int = 0
-
-
-def build_session(spec: SessionSpec) -> Session:
-    """Load the data and create the session (slow for MNIST: runs in the worker's thread)."""
-    from bpstudio.core.data import load_dataset
-
-    data = load_dataset(spec.data, seed=spec.seed)
-    return Session(
-        data,
-        None if spec.sizes is None else list(spec.sizes),
-        activation=spec.activation,
-        cost=spec.cost,
-        eta=spec.eta,
-        mini_batch_size=spec.mini_batch_size,
-        seed=spec.seed,
-    )
 
 
 class FrameGate:
