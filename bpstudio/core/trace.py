@@ -165,13 +165,6 @@ class Trace:
         """C = (1/m) Σ_x C_x of the mini-batch, once feedforward has run."""
         return None if self.costs is None else float(self.costs.mean())
 
-    def sigma_prime(self, layer: int, activation) -> Array | None:
-        """σ'(z^l) per example, ``(m, n_l)``, given the :class:`Activation` object."""
-        z = self.z[layer - 1]
-        if z is None:
-            return None
-        return activation.prime(z)
-
 
 def frozen(array: Array | None) -> Array | None:
     """A read-only copy of ``array`` (``None`` passes through)."""
