@@ -246,6 +246,7 @@ class BatchPass:
         else:
             weights = biases = None
         updated = "update" in ran
+        nabla = self.mean_gradients() if grads else ((None,) * (L - 1),) * 2
         return Trace(
             sizes=tuple(net.sizes),
             activation=self.activation.name,
@@ -258,8 +259,8 @@ class BatchPass:
             z=tuple(frozen(z) if fed else None for z in ws.z),
             a=tuple(frozen(a) if (fed or i == 0) else None for i, a in enumerate(ws.a)),
             delta=tuple(frozen(d) if i + 1 in delta_done else None for i, d in enumerate(ws.delta)),
-            nabla_b=self._mean_gradients("b") if grads else (None,) * (L - 1),
-            nabla_w=self._mean_gradients("w") if grads else (None,) * (L - 1),
+            nabla_b=nabla[0],
+            nabla_w=nabla[1],
             weights=weights,
             biases=biases,
             weights_after=frozen_all(net.weights) if updated else None,
@@ -267,16 +268,20 @@ class BatchPass:
             costs=frozen(self.cost.fn(ws.a[-1], ws.y)) if fed else None,
         )
 
-    def _mean_gradients(self, which: str) -> tuple[Array, ...]:
-        # ∂C/∂w = (1/m) Σ_x a^(l−1)_k δ^l_j for the trace. The update used the same sum scaled by
-        # η/m inside one product (see _gradients); recomputing it here, unscaled, keeps the
+    def mean_gradients(self) -> tuple[tuple[Array, ...], tuple[Array, ...]]:
+        """(∂C/∂b, ∂C/∂w) of the batch cost C = (1/m) Σ_x C_x, once BP1 and BP2 have run.
+
+        Read-only arrays shaped like the biases (as (n_l,) vectors) and the weights.
+        """
+        # (1/m) Σ_x δ^l_j and (1/m) Σ_x a^(l−1)_k δ^l_j. The update used the same sums scaled
+        # by η/m inside one product (see _gradients); computing them here, unscaled, keeps the
         # gradient exact instead of dividing the step by η.
-        ws, out = self.ws, []
+        ws, nabla_b, nabla_w = self.ws, [], []
         for i in range(1, len(ws.a)):
             d = ws.delta[i]
-            g = d.T @ ws.a[i - 1] if which == "w" else d.sum(axis=0)
-            out.append(frozen(g / ws.m))
-        return tuple(out)
+            nabla_b.append(frozen(d.sum(axis=0) / ws.m))
+            nabla_w.append(frozen((d.T @ ws.a[i - 1]) / ws.m))
+        return tuple(nabla_b), tuple(nabla_w)
 
 
 def frozen_all(arrays) -> tuple[Array, ...]:

@@ -70,10 +70,10 @@ def backprop_gradient(network: Network, x: Array, y: Array) -> tuple[list[Array]
     """
     p = network.begin_batch(x, y, 1.0)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        while p.phases[p.done].kind != "update":
+        while p.phases[p.done].kind != "gradients":  # feedforward, BP1, BP2 for every layer
             p.run_next()
-    t = p.trace()
-    return list(t.nabla_b), list(t.nabla_w)
+        nabla_b, nabla_w = p.mean_gradients()  # BP3, BP4
+    return list(nabla_b), list(nabla_w)
 
 
 def _array_of(network: Network, param: Param) -> tuple[Array, tuple[int, ...]]:
