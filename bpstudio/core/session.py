@@ -131,6 +131,9 @@ class Session:
         self._x = np.ascontiguousarray(data.train.x, dtype=self.dtype)
         self._y = np.ascontiguousarray(data.train.one_hot(), dtype=self.dtype)
         self._bytes = getattr(data.train, "x_bytes", None)  # see Dataset.x_bytes
+        # 255 in the session's own precision: float32 divides in float32 (twice as fast as
+        # dividing in float64 and rounding); float64 gives exactly the loader's x.
+        self._byte_scale = self.dtype.type(255)
         self._byte_buffers: dict[int, np.ndarray] = {}
         self.reset()
 
@@ -274,7 +277,7 @@ class Session:
             if buf is None:
                 buf = self._byte_buffers[len(idx)] = np.empty(ws.x.shape, np.uint8)
             np.take(self._bytes, idx, axis=0, out=buf, mode="clip")
-            np.divide(buf, 255.0, out=ws.x)
+            np.divide(buf, self._byte_scale, out=ws.x)
         np.take(self._y, idx, axis=0, out=ws.y, mode="clip")
         p = self.network.start_pass(ws, self.eta, record=record, indices=idx, inputs_bounded=True)
         self._pass = p
