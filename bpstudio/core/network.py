@@ -17,6 +17,7 @@ rows (see :mod:`bpstudio.core.backprop`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import is_
 
 import numpy as np
 
@@ -221,7 +222,7 @@ class Network:
         # this off the hot path when nothing was assigned.
         wl, bl, wv, bv = self._views
         w, b = self.weights, self.biases
-        if w is wl and b is bl and all(p is q for p, q in zip(w + b, wv + bv)):
+        if w is wl and b is bl and all(map(is_, w, wv)) and all(map(is_, b, bv)):
             return
         shapes = self._weight_shapes() + [(n, 1) for n in self.sizes[1:]]
         new = list(w) + list(b)
