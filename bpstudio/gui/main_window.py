@@ -318,7 +318,11 @@ class MainWindow(QMainWindow):
     def _on_epochs_done(self) -> None:
         snap = self.snapshot
         if snap is not None:
-            self.statusBar().showMessage(f"Finished {snap.epochs_target} epochs.", 10000)
+            self.statusBar().showMessage(
+                f"Finished {snap.epochs_target} epochs. Raise Epochs to train on; stepping "
+                "goes on as before.",
+                15000,
+            )
 
     def _message(self, title: str, text: str, icon) -> None:
         """Show a message without blocking (the app keeps running); remembered for tests."""
