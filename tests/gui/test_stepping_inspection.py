@@ -178,3 +178,15 @@ def test_saturation_overlay_marks_what_the_core_calls_saturated(qtbot, monkeypat
     win.controls.saturation.setChecked(False)
     assert marks[-1] is None
     win.close()
+
+
+def test_hover_text_shows_w_and_dc_dw(qtbot):
+    win = open_window(qtbot, "digits")
+    step_batch(qtbot, win)
+    trace = win.snapshot.trace
+    text = win._tooltip(("weight", (3, 2, 5)))
+    assert f"{trace.nabla_w[1][2, 5]:.5g}" in text and "∂C/∂w" in text
+    assert "w^3_2,5" in text
+    text = win._tooltip(("neuron", (2, 4)))
+    assert f"{trace.delta[1][:, 4].mean():.5g}" in text
+    win.close()
