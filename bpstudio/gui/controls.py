@@ -32,8 +32,12 @@ NODE_QUANTITIES = (
     ("σ′(z)", "sigma_prime"),
 )
 #: The edge filter's choices: the strongest fraction of edges by |w|.
-EDGE_FILTERS = (("all edges", None), ("strongest 20%", 0.2), ("strongest 5%", 0.05),
-                ("strongest 1%", 0.01))  # fmt: skip
+EDGE_FILTERS = (
+    ("all edges", None),
+    ("strongest 20%", 0.2),
+    ("strongest 5%", 0.05),
+    ("strongest 1%", 0.01),
+)
 
 
 def _speed_label(speed: float | None) -> str:

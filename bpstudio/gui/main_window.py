@@ -1,8 +1,9 @@
 """The main window: the network in the centre, docks for controls, plots and inspection.
 
 It renders snapshots and forwards user intent to the :class:`TrainingController`; it never
-touches the live network. Snapshots are stored as they arrive (their costs go to the plot at
-once) and the newest is drawn by a ~30 Hz timer, or at once when training is paused (steps).
+touches the live network. Each snapshot is drawn as it arrives: while training runs the worker
+sends at most ~30 a second and waits until each is painted (see ``FrameGate``); plots and the
+status bar are redrawn a few times a second.
 """
 
 from __future__ import annotations
@@ -103,21 +104,21 @@ class MainWindow(QMainWindow):
                 ("Space",),
                 "Toggle play and pause",
                 self._toggle_play,
-            ),  # fmt: skip
+            ),
             "actionStepBatch": action(
                 "actionStepBatch",
                 "Step mini-batch",
                 ("N", "Right"),
                 "Run exactly one mini-batch (update_mini_batch)",
                 c.step_batch,
-            ),  # fmt: skip
+            ),
             "actionStepPhase": action(
                 "actionStepPhase",
                 "Step phase",
                 ("Shift+N",),
                 "Run the next phase of backprop: feedforward, BP1, BP2 …, BP3/BP4, update",
                 c.step_phase,
-            ),  # fmt: skip
+            ),
             "actionReset": action(
                 "actionReset", "Reset", ("Ctrl+R",), "Re-initialise from the seed", c.reset
             ),
@@ -129,7 +130,7 @@ class MainWindow(QMainWindow):
                 ("Ctrl+G",),
                 "Compute the whole gradient by backprop and by finite differences, and time both",
                 self._on_why_fast,
-            ),  # fmt: skip
+            ),
             "actionQuit": action("actionQuit", "Quit", ("Ctrl+Q",), "Quit bpstudio", self.close),
         }
         self.actions["actionPause"].setEnabled(False)
@@ -176,8 +177,15 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Training")
         toolbar.setObjectName("trainingToolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in ("actionPlay", "actionPause", "actionStepBatch", "actionStepPhase",
-                     "actionReset", "actionFit", "actionWhyFast"):  # fmt: skip
+        for name in (
+            "actionPlay",
+            "actionPause",
+            "actionStepBatch",
+            "actionStepPhase",
+            "actionReset",
+            "actionFit",
+            "actionWhyFast",
+        ):
             toolbar.addAction(self.actions[name])
         self._make_menus()
         self._make_status()
@@ -185,8 +193,14 @@ class MainWindow(QMainWindow):
     def _make_menus(self) -> None:
         menus = self.menuBar()
         train = menus.addMenu("&Train")
-        for name in ("actionPlayPause", "actionStepBatch", "actionStepPhase", "actionReset",
-                     "actionRebuild", "actionQuit"):  # fmt: skip
+        for name in (
+            "actionPlayPause",
+            "actionStepBatch",
+            "actionStepPhase",
+            "actionReset",
+            "actionRebuild",
+            "actionQuit",
+        ):
             train.addAction(self.actions[name])
         check = menus.addMenu("&Check")
         check.addAction(self.actions["actionWhyFast"])
@@ -253,8 +267,9 @@ class MainWindow(QMainWindow):
             return
         snap = self.snapshot
         if snap is not None and snap.batches_done > 0:
-            if not self.confirm("Rebuilding creates a new network and discards the training so "
-                                "far. Continue?"):  # fmt: skip
+            if not self.confirm(
+                "Rebuilding creates a new network and discards the training so far. Continue?"
+            ):
                 return
         self.spec = spec
         self.statusBar().showMessage(f"Loading {spec.data}…")
@@ -307,8 +322,9 @@ class MainWindow(QMainWindow):
         self.running_changed.emit(running)
 
     def _on_diverged(self, message: str) -> None:
-        self._message("Training diverged", message + "\n\nTraining is paused.",
-                      QMessageBox.Icon.Warning)  # fmt: skip
+        self._message(
+            "Training diverged", message + "\n\nTraining is paused.", QMessageBox.Icon.Warning
+        )
         self.diverged.emit(message)
 
     def _on_failed(self, message: str) -> None:

@@ -134,8 +134,9 @@ class NodeItem(pg.GraphicsObject):
         if sprites["key"] != key:
             size = 2 * math.ceil(radius_px + 1.5)
             sprites.clear()
-            sprites.update(key=key, radius=radius_px, size=size, dpr=dpr,
-                           half=QPointF(size / 2, size / 2))  # fmt: skip
+            sprites.update(
+                key=key, radius=radius_px, size=size, dpr=dpr, half=QPointF(size / 2, size / 2)
+            )
         return sprites
 
     def _sprite(self, sprites: dict, brush: QBrush) -> QPixmap:

@@ -181,9 +181,16 @@ def make_layout(sizes: Sequence[int], image_shape: tuple[int, int] | None = None
     offsets = np.concatenate([[0], np.cumsum([a * b for a, b in zip(sizes, sizes[1:])])])
     segments, span_x = _edges(centres, xs, first_right if image_shape else 0.0)
     return NetworkLayout(
-        sizes, image_shape, np.array(xs), tuple(centres), np.array(radius), image_rect,
-        offsets.astype(np.intp), segments, span_x,
-    )  # fmt: skip
+        sizes,
+        image_shape,
+        np.array(xs),
+        tuple(centres),
+        np.array(radius),
+        image_rect,
+        offsets.astype(np.intp),
+        segments,
+        span_x,
+    )
 
 
 def _edges(centres, xs, first_start):

@@ -152,8 +152,12 @@ class NetworkView(QWidget):
         self._raster.colours_changed()
         self._overlay.update()
 
-    def set_node_values(self, values: Sequence[np.ndarray | None], label: str = "δ",
-                        neutral_layers: Collection[int] = ()) -> None:  # fmt: skip
+    def set_node_values(
+        self,
+        values: Sequence[np.ndarray | None],
+        label: str = "δ",
+        neutral_layers: Collection[int] = (),
+    ) -> None:
         """Colour nodes by a value per neuron on a symmetric scale ``±max|value|``.
 
         Parameters
@@ -338,9 +342,15 @@ class NetworkView(QWidget):
         focus = self._colours.focus
         front = ([] if selected is None else [[selected]]) + ([] if focus is None else [focus])
         e = pick_edge(
-            self._layout, self._data_to_widget(), ix + 0.5, iy + 0.5, PICK_TOLERANCE_PX,
-            self._colours.visible, front, on_top,
-        )  # fmt: skip
+            self._layout,
+            self._data_to_widget(),
+            ix + 0.5,
+            iy + 0.5,
+            PICK_TOLERANCE_PX,
+            self._colours.visible,
+            front,
+            on_top,
+        )
         return None if e is None else self._layout.edge_ljk(e)
 
     def edge_widget_pos(self, l: int, j: int, k: int, t: float = 0.5) -> QPoint:

@@ -86,17 +86,37 @@ def py2_array_pickle(array: np.ndarray) -> bytes:
     kind = array.dtype.str
     shape = b"(" + b"".join(_op_int(d) for d in array.shape) + b"t"
     dtype = (
-        _op_global("numpy", "dtype") + _op_str(kind[1:].encode()) + _op_int(0) + _op_int(1)
-        + b"\x87R(" + _op_int(3) + _op_str(kind[:1].encode()) + b"NNN"
-        + _op_int(-1) + _op_int(-1) + _op_int(0) + b"tb"
-    )  # fmt: skip
+        _op_global("numpy", "dtype")
+        + _op_str(kind[1:].encode())
+        + _op_int(0)
+        + _op_int(1)
+        + b"\x87R("
+        + _op_int(3)
+        + _op_str(kind[:1].encode())
+        + b"NNN"
+        + _op_int(-1)
+        + _op_int(-1)
+        + _op_int(0)
+        + b"tb"
+    )
     data = array.tobytes()
     return (
-        _op_global("numpy.core.multiarray", "_reconstruct") + _op_global("numpy", "ndarray")
-        + _op_int(0) + b"\x85" + _op_str(b"b") + b"\x87R"
-        + b"(" + _op_int(1) + shape + dtype + b"\x89" + b"T" + struct.pack("<I", len(data))
-        + data + b"tb"
-    )  # fmt: skip
+        _op_global("numpy.core.multiarray", "_reconstruct")
+        + _op_global("numpy", "ndarray")
+        + _op_int(0)
+        + b"\x85"
+        + _op_str(b"b")
+        + b"\x87R"
+        + b"("
+        + _op_int(1)
+        + shape
+        + dtype
+        + b"\x89"
+        + b"T"
+        + struct.pack("<I", len(data))
+        + data
+        + b"tb"
+    )
 
 
 def py2_mnist_pickle(parts) -> bytes:

@@ -26,11 +26,27 @@ def window(qtbot):
 
 
 def test_objects_are_named_for_tests_and_accessibility(window):
-    for name in ("actionPlay", "actionPause", "actionReset", "actionStepBatch",
-                 "actionStepPhase", "actionFit"):  # fmt: skip
+    for name in (
+        "actionPlay",
+        "actionPause",
+        "actionReset",
+        "actionStepBatch",
+        "actionStepPhase",
+        "actionFit",
+    ):
         assert window.findChild(type(window.actions["actionPlay"]), name) is not None
-    for name in ("networkView", "costPlot", "accuracyPlot", "controlsPanel", "hyperPanel",
-                 "speedSlider", "dataCombo", "sizesEdit", "etaSpin", "batchSpin"):  # fmt: skip
+    for name in (
+        "networkView",
+        "costPlot",
+        "accuracyPlot",
+        "controlsPanel",
+        "hyperPanel",
+        "speedSlider",
+        "dataCombo",
+        "sizesEdit",
+        "etaSpin",
+        "batchSpin",
+    ):
         assert window.findChild(object, name) is not None, name
     assert window.actions["actionPlayPause"].shortcut().toString() == "Space"
 
@@ -55,8 +71,14 @@ def test_play_trains_live_and_node_colours_follow_delta(window, qtbot):
     want = window.view.value_to_color(float(delta[j]))
     image = window.view.mouse_widget.grab().toImage()
     got = image.pixelColor(window.view.neuron_widget_pos(3, j))
-    assert max(abs(got.red() - want.red()), abs(got.green() - want.green()),
-               abs(got.blue() - want.blue())) <= 3  # fmt: skip
+    assert (
+        max(
+            abs(got.red() - want.red()),
+            abs(got.green() - want.green()),
+            abs(got.blue() - want.blue()),
+        )
+        <= 3
+    )
     assert window.view.node_color(3, j) == want
 
 

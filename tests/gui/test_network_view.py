@@ -330,10 +330,15 @@ def test_zoom_then_fit_restores_the_picture(make_view, qtbot):
     before = grab(view)
     centre = QPointF(view.mouse_widget.rect().center())
     wheel = QWheelEvent(
-        centre, view.mouse_widget.mapToGlobal(centre), QPoint(), QPoint(0, 240),
-        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+        centre,
+        view.mouse_widget.mapToGlobal(centre),
+        QPoint(),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
         False,
-    )  # fmt: skip
+    )
     QApplication.sendEvent(view.mouse_widget, wheel)
     assert not view.raster_is_current()  # rebuilt after a quiet moment; until then...
     stale = grab(view)  # ...the old ID image is drawn scaled
@@ -411,8 +416,9 @@ def test_layout_numbering_round_trips():
 
 
 def test_rasteriser_draws_lines_and_later_edges_win():
-    flat = Span(0.0, 10.0, np.zeros(2), np.array([2.5, 6.0]), np.array([0.0, -0.35]),
-                np.array([1, 2]))  # fmt: skip
+    flat = Span(
+        0.0, 10.0, np.zeros(2), np.array([2.5, 6.0]), np.array([0.0, -0.35]), np.array([1, 2])
+    )
     ids = rasterise_spans([flat], 10, 8)
     assert (ids[2, :9] == 1).all()  # y = 2.5: row 2 in every column
     rows_of_2 = [int(np.flatnonzero(ids[:, c] == 2)[0]) for c in range(10)]

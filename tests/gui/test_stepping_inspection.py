@@ -48,10 +48,11 @@ def reference_gradient(trace, l, j, k):
     ws = [np.array(w) for w in trace.weights]
     bs = [np.array(b).reshape(-1, 1) for b in trace.biases]
     grads = [
-        ref.backprop_one(ws, bs, x.reshape(-1, 1), y.reshape(-1, 1), trace.activation,
-                         trace.cost)[1][l - 2][j, k]
+        ref.backprop_one(ws, bs, x.reshape(-1, 1), y.reshape(-1, 1), trace.activation, trace.cost)[
+            1
+        ][l - 2][j, k]
         for x, y in zip(trace.x, trace.y)
-    ]  # fmt: skip
+    ]
     return float(np.mean(grads))
 
 
@@ -92,8 +93,9 @@ def test_click_a_weight_and_a_neuron_at_784_30_10(qtbot, mnist_folder):
         assert v["w_after"] == win.snapshot.weights[l - 2][j, k]
     # A neuron: its δ (mean over the batch) and ∂C/∂b = δ (BP3).
     j = 7
-    qtbot.mouseClick(win.view.mouse_widget, Qt.MouseButton.LeftButton,
-                     pos=win.view.neuron_widget_pos(2, j))  # fmt: skip
+    qtbot.mouseClick(
+        win.view.mouse_widget, Qt.MouseButton.LeftButton, pos=win.view.neuron_widget_pos(2, j)
+    )
     qtbot.waitUntil(lambda: win.inspector.current_selection == ("n", 2, j), timeout=5000)
     v = win.inspector.values
     assert v["delta"] == pytest.approx(trace.delta[1][:, j].mean(), rel=1e-12)
