@@ -144,9 +144,14 @@ def test_synthetic_idx_loads_exactly(tmp_path, gz):
     train_x, train_y = files[TRAIN_IMAGES][0], files[TRAIN_LABELS][0]
     # 12 training images: the last 12 // 6 = 2 validate, as 10,000 of 60,000 do in the book.
     assert [len(p) for p in (splits.train, splits.validation, splits.test)] == [10, 2, 4]
-    np.testing.assert_array_equal(splits.train.x, train_x[:10].reshape(10, 784) / 255.0)
+    # x is the bytes × (1/255): the bytes / 255 to within one rounding.
+    np.testing.assert_allclose(
+        splits.train.x, train_x[:10].reshape(10, 784) / 255.0, rtol=2.3e-16, atol=0
+    )
     np.testing.assert_array_equal(splits.validation.y, train_y[10:])
-    np.testing.assert_array_equal(splits.test.x, files[TEST_IMAGES][0].reshape(4, 784) / 255.0)
+    np.testing.assert_allclose(
+        splits.test.x, files[TEST_IMAGES][0].reshape(4, 784) / 255.0, rtol=2.3e-16, atol=0
+    )
     np.testing.assert_array_equal(splits.test.y, files[TEST_LABELS][0])
     assert splits.train.x.dtype == np.float64 and splits.train.y.dtype == np.int64
     assert splits.image_shape == (28, 28) and splits.name == "mnist"
@@ -466,9 +471,13 @@ def test_real_mnist_arrays(real_mnist):
 def test_real_mnist_keeps_its_bytes_and_they_give_the_same_floats(real_mnist):
     for part in (real_mnist.train, real_mnist.validation, real_mnist.test):
         assert part.x_bytes.dtype == np.uint8 and part.x_bytes.shape == part.x.shape
-        # The training loop divides gathered bytes by 255: it must reproduce x exactly.
+        # The training loop multiplies gathered bytes by 1/255: it must reproduce x exactly,
+        # and x must be the bytes / 255 to within one rounding.
         rows = part.x_bytes[::997]
-        assert np.array_equal(np.divide(rows, 255.0, out=np.empty(rows.shape)), part.x[::997])
+        again = rows.astype(np.float64)
+        again *= 1.0 / 255.0
+        assert np.array_equal(again, part.x[::997])
+        assert np.allclose(part.x[::997], rows / 255.0, rtol=2.3e-16, atol=0)
     assert real_mnist.train.subset(5).x_bytes.shape == (5, 784)
 
 

@@ -182,3 +182,27 @@ def test_cross_entropy_outside_its_range_says_why():
     with pytest.raises(DivergenceError, match=r"needs every output in \(0, 1\)"):
         for _ in range(20):
             s.step_batch()
+
+
+def test_training_from_bytes_equals_training_from_floats():
+    """Sessions on 8-bit images gather bytes and convert them (see Dataset.x_bytes): the result
+    must be bit for bit the training on the floats themselves."""
+    rng = np.random.default_rng(3)
+    raw = rng.integers(0, 256, (60, 16), dtype=np.uint8)
+    x = raw.astype(np.float64)
+    x *= 1.0 / 255.0
+    y = rng.integers(0, 4, 60)
+
+    def splits(with_bytes):
+        extra = {"x_bytes": raw} if with_bytes else {}
+        train = Dataset("img/train", x, y, 4, (4, 4), **extra)
+        return DataSplits("img", train, train.subset(10), train.subset(10))
+
+    runs = []
+    for with_bytes in (True, False):
+        s = Session(splits(with_bytes), [16, 5, 4], seed=1, mini_batch_size=7)
+        assert (s._bytes is not None) == with_bytes
+        for _ in range(20):
+            s.step_batch()
+        runs.append(params(s))
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))

@@ -44,9 +44,9 @@ class Dataset:
         ``(rows, cols)`` when each row of ``x`` is an image (``rows * cols == d``), ``None`` for
         inputs that are not images (the 2-D toy sets).
     x_bytes : numpy.ndarray, optional
-        When ``x`` was made from 8-bit pixels as ``x = x_bytes / 255`` (MNIST), those bytes,
+        When ``x`` was made from 8-bit pixels as ``x = x_bytes × (1/255)`` (MNIST), those bytes,
         uint8 of shape ``(n, d)``. Training gathers each mini-batch from them, an eighth of the
-        memory traffic of float64, and divides by 255 again, which gives the very same floats.
+        memory traffic of float64, and multiplies by 1/255 again, which gives the very same floats.
 
     Raises
     ------

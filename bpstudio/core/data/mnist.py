@@ -104,7 +104,7 @@ def load_mnist_idx(folder: str | os.PathLike[str]) -> DataSplits:
     -------
     DataSplits
         ``"mnist"``: for the real files 50,000 train / 10,000 validation / 10,000 test images,
-        ``x`` of shape ``(n, 784)`` (the bytes divided by 255), 10 classes, image shape
+        ``x`` of shape ``(n, 784)`` (the bytes times 1/255), 10 classes, image shape
         ``(28, 28)``. For a training file of another size ``N`` (small test files), the last
         ``N // 6`` training images validate, as 10,000 of 60,000 do in the book.
 
@@ -135,7 +135,7 @@ def _mnist_splits(parts: list[tuple]) -> DataSplits:
 def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, ...]:
     """Read one images file and its labels file.
 
-    Returns ``x`` (float64, the bytes / 255), ``y`` (int64) and the bytes themselves (n, 784).
+    Returns ``x`` (float64, the bytes × 1/255), ``y`` (int64) and the bytes themselves (n, 784).
     """
     images = _read_idx(images_path, IDX_IMAGE_MAGIC, MNIST_IMAGE_SHAPE)
     labels = _read_idx(labels_path, IDX_LABEL_MAGIC, ())
@@ -153,7 +153,11 @@ def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, ...]:
             f"(MNIST labels are 0..{MNIST_CLASSES - 1})"
         )
     raw = images.reshape(len(images), -1)
-    x = np.true_divide(raw, 255.0, dtype=np.float64)
+    # bytes × (1/255), not bytes / 255: training converts gathered bytes the same way, and a
+    # multiplication is several times faster than a division (they differ by one rounding at
+    # most, in 24 of the 256 byte values). 255 × (1/255) is exactly 1.
+    x = raw.astype(np.float64)
+    x *= 1.0 / 255.0
     return x, labels.astype(np.int64), raw
 
 
