@@ -202,7 +202,7 @@ def cmd_train(args) -> int:
             print(f"Epoch {record.epoch}: {record.validation_correct} / {record.validation_total}")
     test = session.data.test
     if len(test):
-        correct = session.count_correct(test.x, test.y)
+        correct = session.network.count_correct(test.x, test.y)
         print(f"Test: {correct} / {len(test)} ({correct / len(test):.2%})")
     return 0
 

@@ -253,12 +253,16 @@ class Network:
             out[start : start + EVAL_CHUNK] = a
         return out
 
+    def count_correct(self, x: Array, labels: Array) -> int:
+        """How many rows of ``x`` have their largest output at their label."""
+        if len(labels) == 0:
+            return 0
+        with np.errstate(over="ignore", invalid="ignore"):
+            return int(np.sum(np.argmax(self.output(x), axis=1) == labels))
+
     def accuracy(self, x: Array, labels: Array) -> float:
         """Fraction of rows of ``x`` whose largest output is the label."""
-        if len(labels) == 0:
-            return float("nan")
-        with np.errstate(over="ignore", invalid="ignore"):
-            return float(np.mean(np.argmax(self.output(x), axis=1) == labels))
+        return self.count_correct(x, labels) / len(labels) if len(labels) else float("nan")
 
     def total_cost(self, x: Array, y: Array) -> float:
         """Mean cost (1/n) Σ_x C_x over rows ``x`` with one-hot rows ``y``."""

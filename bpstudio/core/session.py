@@ -317,7 +317,7 @@ class Session:
         record = None
         if self.evaluate:
             val = self.data.validation
-            correct = self.count_correct(val.x, val.y)
+            correct = self.network.count_correct(val.x, val.y)
             record = EpochRecord(
                 epoch=self.epoch,
                 batches=self.batches_done,
@@ -333,20 +333,13 @@ class Session:
         return record
 
     # -- evaluation -----------------------------------------------------------------------------
-    def count_correct(self, x, labels) -> int:
-        """How many rows of ``x`` the network classifies as their label."""
-        if len(labels) == 0:
-            return 0
-        with np.errstate(over="ignore", invalid="ignore"):
-            return int(np.sum(np.argmax(self.network.output(x), axis=1) == labels))
-
     def accuracy(self, split: str = "validation") -> float:
         """Fraction right on ``"train"``, ``"validation"`` or ``"test"``."""
         ds = {"train": self.data.train, "validation": self.data.validation, "test": self.data.test}
         if split not in ds:
             raise ConfigError(f"unknown split {split!r}; choose train, validation or test")
         d = ds[split]
-        return self.count_correct(d.x, d.y) / len(d) if len(d) else float("nan")
+        return self.network.accuracy(d.x, d.y)
 
 
 @dataclass(frozen=True)

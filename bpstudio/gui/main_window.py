@@ -50,7 +50,6 @@ class MainWindow(QMainWindow):
     """bpstudio's window. Build it with :func:`bpstudio.gui.create_main_window`."""
 
     # GUI-thread signals (the worker's arrive queued; tests and scripts wait on these).
-    rendered = Signal(int)  # the serial of the snapshot just drawn
     session_loaded = Signal(object)  # the first Snapshot of a new or reset session
     snapshot_received = Signal(object)
     running_changed = Signal(bool)
@@ -375,7 +374,6 @@ class MainWindow(QMainWindow):
             self.plots.cost.flush()
         if not snap.running:  # while training runs the panels would only flicker
             self._update_inspection()
-        self.rendered.emit(snap.serial)
 
     def _node_values(self, snap: Snapshot):
         trace = snap.trace
