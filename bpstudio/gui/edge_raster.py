@@ -27,8 +27,16 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QTimer
 from PySide6.QtGui import QImage, QTransform
 
-from bpstudio.gui.colors import BACKGROUND, FADE_KEEP, DivergingMap, blend, edge_lut, pack_rgb32
-from bpstudio.gui.colors import robust_scale as _robust_scale
+from bpstudio.gui.colors import (
+    BACKGROUND,
+    FADE_KEEP,
+    DivergingMap,
+    blend,
+    edge_lut,
+    nice_ceiling,
+    pack_rgb32,
+    robust_scale,
+)
 from bpstudio.gui.network_layout import NetworkLayout
 
 #: Milliseconds of quiet after a view change before the ID image is rebuilt.
@@ -158,7 +166,7 @@ class EdgeColours:
         """Copy the weights (``(n_edges,)``, global order), rescale and recolour."""
         np.copyto(self.weights, flat)
         self.has_weights = True
-        self.map = self.map.rescaled(_robust_scale(self.weights))
+        self.map = self.map.rescaled(nice_ceiling(robust_scale(self.weights)))
         self.map.index(self.weights, out=self.bins, work=self._work)
         self.recolour()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractEventDispatcher, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -245,6 +245,8 @@ class MainWindow(QMainWindow):
         self.view.selection_cleared.connect(lambda: self._select(None))
         self.view.set_tooltip_provider(self._tooltip)
         self.view.painted.connect(self._on_painted)
+        self._painted_serial: int | None = None
+        QAbstractEventDispatcher.instance().aboutToBlock.connect(self._on_idle)
 
     # -- user intent -------------------------------------------------------------------------------
     def _toggle_play(self) -> None:
@@ -313,7 +315,16 @@ class MainWindow(QMainWindow):
 
     def _on_painted(self) -> None:
         if self.snapshot is not None and not self._dirty:
-            self.controller.worker.frames.drawn(self.snapshot.serial)
+            self._painted_serial = self.snapshot.serial
+
+    def _on_idle(self) -> None:
+        # The GUI thread is about to sleep: this frame (the network, and the plots, colour bars
+        # and status painted in the same pass) is done, so the worker may train on. Opening
+        # the gate any earlier lets the rest of the frame fight the worker for the interpreter
+        # lock, and each such fight costs both threads up to Python's switch interval (5 ms).
+        if self._painted_serial is not None:
+            self.controller.worker.frames.drawn(self._painted_serial)
+            self._painted_serial = None
 
     def _on_running_changed(self, running: bool) -> None:
         self.actions["actionPlay"].setEnabled(not running)
@@ -361,7 +372,9 @@ class MainWindow(QMainWindow):
         self.view.set_weights(snap.weights)
         trace = snap.trace
         values, neutral = self._node_values(snap)
-        self.view.set_node_values(values, NODE_LABELS[self.node_quantity], neutral)
+        self.view.set_node_values(
+            values, NODE_LABELS[self.node_quantity], neutral, hold=snap.running
+        )
         self.view.set_input_image(None if trace is None else trace.x[0])
         self._render_phase(snap)
         self._render_saturation(snap)

@@ -14,6 +14,7 @@ viewport of the inner ``pyqtgraph.GraphicsView``: that is the widget that receiv
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
@@ -22,13 +23,22 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Signal
 from PySide6.QtGui import QColor, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLayout, QVBoxLayout, QWidget
 
-from bpstudio.gui.colors import BACKGROUND, DivergingMap, diverging_lut, edge_lut, grey_rgb
+from bpstudio.gui.colors import (
+    BACKGROUND,
+    DivergingMap,
+    diverging_lut,
+    edge_lut,
+    grey_rgb,
+    nice_ceiling,
+)
 from bpstudio.gui.edge_raster import EdgeColours, EdgeRasterItem
 from bpstudio.gui.network_decor import ColorBar, LayerDecorations
 from bpstudio.gui.network_items import INK, InputImageItem, NodeItem, SelectedEdgeItem
 from bpstudio.gui.network_layout import NetworkLayout, make_layout, pick_edge, pick_neuron
 from bpstudio.gui.network_mouse import NetworkMouse
 
+#: Live frames over which a held node colour scale keeps its peak (about a second).
+HOLD_FRAMES = 30
 #: Pick radius around edges and small nodes, in screen pixels.
 PICK_TOLERANCE_PX = 4.0
 SELECTED_PEN = QPen(INK, 3.0)
@@ -74,7 +84,7 @@ class NetworkView(QWidget):
             item.setZValue(2 * z)  # the highlight band goes at z = 1: above edges, below nodes
             self._box.addItem(item, ignoreBounds=True)
         self._decorations = LayerDecorations(self._box, z=1)
-        self._edge_bar = ColorBar("w (edge colour, ±99th percentile of |w|)", edge_lut())
+        self._edge_bar = ColorBar("w (edge colour; ends ≥ 99th percentile of |w|)", edge_lut())
         self._node_bar = ColorBar("δ", diverging_lut())
         bars = QHBoxLayout()
         bars.addWidget(self._edge_bar)
@@ -125,6 +135,7 @@ class NetworkView(QWidget):
             self._image.set_geometry(lay.image_rect, lay.image_shape)
         self._values: list[np.ndarray | None] = [None] * len(lay.sizes)
         self._node_map = DivergingMap(1.0)
+        self._peaks: deque[float] = deque(maxlen=HOLD_FRAMES)
         self._pixels: np.ndarray | None = None
         self._selection: tuple | None = None
         self._hover: tuple[int, int] | None = None
@@ -157,8 +168,9 @@ class NetworkView(QWidget):
         values: Sequence[np.ndarray | None],
         label: str = "δ",
         neutral_layers: Collection[int] = (),
+        hold: bool = False,
     ) -> None:
-        """Colour nodes by a value per neuron on a symmetric scale ``±max|value|``.
+        """Colour nodes by a value per neuron on a symmetric scale ``±nice_ceiling(max|value|)``.
 
         Parameters
         ----------
@@ -168,6 +180,11 @@ class NetworkView(QWidget):
             Title of the node colour bar, e.g. ``"δ (mean over mini-batch)"``.
         neutral_layers : collection of int
             Book layer numbers to draw neutral (not computed yet in this pass).
+        hold : bool
+            For live frames: the scale covers the largest value of the last
+            :data:`HOLD_FRAMES` calls that held, so the colours keep their meaning from frame to
+            frame while the mini-batches' values jump about (and the colour bar stays readable).
+            Without it the scale is this call's alone.
         """
         sizes = self._layout.sizes
         if len(values) != len(sizes):
@@ -184,7 +201,10 @@ class NetworkView(QWidget):
         finite = [np.abs(v[np.isfinite(v)]) for v in kept if v is not None]
         peak = max((float(a.max()) for a in finite if a.size), default=0.0)
         self._values = kept
-        self._node_map = DivergingMap(peak if peak > 0 else 1.0)
+        if not hold:
+            self._peaks.clear()
+        self._peaks.append(peak)
+        self._node_map = DivergingMap(nice_ceiling(max(self._peaks)))
         self._node_bar.set_title(label)
         self._node_bar.set_scale(self._node_map.scale)
         self._refresh_nodes()

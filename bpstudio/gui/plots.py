@@ -13,9 +13,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from bpstudio.gui.colors import nice_ceiling
+
 #: Points a cost curve keeps at most (per curve): enough for a smooth curve at any window width,
 #: few enough that redrawing it stays cheap.
 MAX_POINTS = 4_000
+#: Chunks of costs kept waiting for the next redraw before they are folded in regardless.
+MAX_QUEUED = 32
 #: Curve colours (Okabe–Ito, distinguishable with colour-blindness). All opaque, pens one pixel
 #: wide and no grid: translucent or wide pens and pyqtgraph's grid take Qt's slow paths (a grid
 #: alone cost 10 ms per repaint of the cost plot).
@@ -89,47 +93,81 @@ class CostPlot(pg.PlotWidget):
         plot.setLabel("left", "cost C")
         plot.getAxis("left").enableAutoSIPrefix(False)
         plot.addLegend(offset=(-10, 10))
-        self.raw = DecimatingSeries()
-        self.mean = DecimatingSeries()
+        # Draw about two points per pixel column (keeping each column's extremes), not all 4,000.
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
+        self._raw = DecimatingSeries()
+        self._mean = DecimatingSeries()
         self._raw_curve = plot.plot(
             pen=pg.mkPen(PLOT_COLORS["cost_raw"], width=1), name="C per mini-batch"
         )
         self._mean_curve = plot.plot(
             pen=pg.mkPen(PLOT_COLORS["cost_mean"], width=1), name=f"running mean ({window})"
         )
-        self._recent: list[float] = []
+        self._recent = np.empty(0)
+        self._queued: list[tuple[int, Sequence[float]]] = []
         self._pending = False
+        self._follow = _RoundRanges(plot)
+
+    @property
+    def raw(self) -> DecimatingSeries:
+        """Cost of every mini-batch received (older stretches averaged, see the module)."""
+        self._absorb()
+        return self._raw
+
+    @property
+    def mean(self) -> DecimatingSeries:
+        """Running mean of the cost over the last :attr:`window` mini-batches."""
+        self._absorb()
+        return self._mean
 
     def clear_data(self) -> None:
-        self.raw.clear()
-        self.mean.clear()
-        self._recent = []
+        self._raw.clear()
+        self._mean.clear()
+        self._recent = np.empty(0)
+        self._queued = []
         self._redraw()
 
     def add_costs(self, first_index: int, costs: Sequence[float], *, draw: bool = True) -> None:
         """Append the costs of batches ``first_index``, ``first_index + 1``, …
 
-        With ``draw=False`` the curve is only redrawn by the next :meth:`flush` (the window
-        redraws plots a few times a second while training runs: they need no more).
+        With ``draw=False`` the costs are only queued, and the curve is redrawn by the next
+        :meth:`flush`: the window redraws plots a few times a second while training runs, and
+        doing the running mean once per redraw rather than once per frame saves frame time.
         """
         if len(costs) == 0:
             return
-        costs = np.asarray(costs, float)
-        x = np.arange(first_index, first_index + len(costs), dtype=float)
-        # Running mean over the last `window` batches, carried across calls.
-        joined = np.concatenate([self._recent, costs])
-        finite = np.where(np.isfinite(joined), joined, np.nan)
-        kernel = np.ones(self.window)
-        sums = np.convolve(np.nan_to_num(finite), kernel)[: len(joined)]
-        counts = np.convolve(np.isfinite(finite).astype(float), kernel)[: len(joined)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = (sums / counts)[len(self._recent) :]
-        self._recent = list(joined[-(self.window - 1) :]) if self.window > 1 else []
-        self.raw.extend(x, costs)
-        self.mean.extend(x, means)
+        self._queued.append((first_index, costs))
+        if len(self._queued) >= MAX_QUEUED:  # no flush for a while (e.g. window minimised)
+            self._absorb()
         self._pending = True
         if draw:
             self.flush()
+
+    @property
+    def queued_costs(self) -> int:
+        """Costs received but not yet folded into the series (bounded; see :data:`MAX_QUEUED`)."""
+        return sum(len(c) for _, c in self._queued)
+
+    def _absorb(self) -> None:
+        """Append the queued costs and their running means to the series."""
+        if not self._queued:
+            return
+        x = np.concatenate([np.arange(i, i + len(c), dtype=float) for i, c in self._queued])
+        costs = np.concatenate([np.asarray(c, float) for _, c in self._queued])
+        self._queued = []
+        # Running mean over the last `window` batches, carried across calls; non-finite costs
+        # are left out of it.
+        joined = np.concatenate([self._recent, costs])
+        finite = np.isfinite(joined)
+        kernel = np.ones(self.window)
+        sums = np.convolve(np.where(finite, joined, 0.0), kernel)[: len(joined)]
+        counts = np.convolve(finite.astype(float), kernel)[: len(joined)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = (sums / counts)[len(self._recent) :]
+        self._recent = joined[-(self.window - 1) :] if self.window > 1 else np.empty(0)
+        self._raw.extend(x, costs)
+        self._mean.extend(x, means)
 
     def flush(self) -> None:
         """Redraw if costs arrived since the last drawing."""
@@ -138,8 +176,12 @@ class CostPlot(pg.PlotWidget):
 
     def _redraw(self) -> None:
         self._pending = False
-        self._raw_curve.setData(self.raw.x, self.raw.y)
+        raw = self.raw
+        self._raw_curve.setData(raw.x, raw.y)
         self._mean_curve.setData(self.mean.x, self.mean.y)
+        finite = raw.y[np.isfinite(raw.y)]
+        top = float(finite.max()) if finite.size else 1.0
+        self._follow.show(float(raw.x[-1]) if len(raw) else 1.0, (0.0, nice_ceiling(top)))
 
 
 class AccuracyPlot(pg.PlotWidget):
@@ -169,6 +211,7 @@ class AccuracyPlot(pg.PlotWidget):
             **symbol,
         )
         self.epochs: tuple = ()
+        self._follow = _RoundRanges(plot)
 
     def set_records(self, records: Sequence) -> None:
         """Show every :class:`~bpstudio.core.session.EpochRecord` so far."""
@@ -176,9 +219,53 @@ class AccuracyPlot(pg.PlotWidget):
             return
         self.epochs = tuple(records)
         x = np.array([r.epoch for r in records], float)
-        self._train.setData(x, [100 * r.training_accuracy for r in records])
-        self._val.setData(x, [100 * r.validation_accuracy for r in records])
-        self.getPlotItem().setXRange(0, max(1, len(records) - 1), padding=0.05)
+        train = [100 * r.training_accuracy for r in records]
+        val = [100 * r.validation_accuracy for r in records]
+        self._train.setData(x, train)
+        self._val.setData(x, val)
+        values = np.array(train + val)
+        values = values[np.isfinite(values)]
+        low, high = (values.min(), values.max()) if values.size else (0.0, 100.0)
+        # Whole tens of percent around the data: 91-95 % shows as 90-100 %.
+        y_range = (10.0 * np.floor(low / 10), min(100.0, 10.0 * np.floor(high / 10) + 10))
+        self._follow.show(max(1, len(records) - 1), y_range)
+
+
+class _RoundRanges:
+    """Keeps a plot's axes on round numbers that contain the data, until the user takes over.
+
+    pyqtgraph's auto-range moves the axes on every redraw while a run grows, and every move
+    re-lays out the tick labels (half the cost of a redraw); round ends move only now and then,
+    and the axes stay readable. Zooming or panning by hand hands the axes to the user; the plot's
+    "A" (auto-range) button hands them back.
+    """
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self._box = plot.getViewBox()
+        self._following = True
+        self._shown: tuple | None = None
+        self._box.sigRangeChangedManually.connect(self._on_manual)
+
+    def _on_manual(self, *args) -> None:
+        self._following = False
+
+    @property
+    def following(self) -> bool:
+        """Whether the plot still places its axes itself (no zoom or pan by hand since)."""
+        return self._following
+
+    def show(self, x_end: float, y_range: tuple[float, float]) -> None:
+        """Show x from 0 to ``x_end`` rounded up to a round number, and ``y_range``."""
+        box = self._box
+        if any(box.autoRangeEnabled()):  # at first, or the user pressed the "A" button
+            box.disableAutoRange()
+            self._following, self._shown = True, None
+        if not self._following:
+            return
+        wanted = (nice_ceiling(max(x_end, 1.0)), *y_range)
+        if wanted != self._shown:
+            self._shown = wanted
+            box.setRange(xRange=(0, wanted[0]), yRange=y_range, padding=0.02)
 
 
 class PlotsPanel(QWidget):

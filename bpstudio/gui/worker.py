@@ -29,8 +29,6 @@ from bpstudio.gui.snapshot import Snapshot, take_snapshot
 SNAPSHOT_SECONDS = 1 / 30
 #: Longest a training slice holds the worker's thread before it looks at its commands again.
 SLICE_SECONDS = 0.02
-#: Pause after every slice so the GUI thread can take the interpreter lock (see _tick).
-YIELD_SECONDS = 0.0005
 #: Pause after a slice, so the GUI thread can take the interpreter lock (see _tick).
 YIELD_SECONDS = 0.0005
 #: Longest the worker waits for the GUI to draw a snapshot before it trains on.

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from bpstudio.core.functions import get_activation
 from bpstudio.core.network import Network
 from bpstudio.gui import create_main_window
+from bpstudio.gui.colors import DivergingMap, nice_ceiling
 
 SESSION_TIMEOUT = 30_000
 
@@ -69,6 +70,9 @@ def test_play_trains_live_and_node_colours_follow_delta(window, qtbot):
     j = int(np.argmax(np.abs(delta)))
     window.view.refresh_now()
     want = window.view.value_to_color(float(delta[j]))
+    # Paused, the scale is this snapshot's own: the round number above max |mean δ|.
+    peak = max(np.abs(d.mean(axis=0)).max() for d in snap.trace.delta[1:])
+    assert want == DivergingMap(nice_ceiling(peak)).qcolor(float(delta[j]))
     image = window.view.mouse_widget.grab().toImage()
     got = image.pixelColor(window.view.neuron_widget_pos(3, j))
     assert (

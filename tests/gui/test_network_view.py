@@ -25,11 +25,11 @@ from bpstudio.gui.colors import (
     diverging_lut,
     edge_lut,
     grey_rgb,
-    robust_scale,
+    nice_ceiling,
 )
 from bpstudio.gui.edge_raster import Span, rasterise_spans
 from bpstudio.gui.network_layout import make_layout, segment_distance
-from bpstudio.gui.network_view import PICK_TOLERANCE_PX, NetworkView
+from bpstudio.gui.network_view import HOLD_FRAMES, PICK_TOLERANCE_PX, NetworkView
 
 MNIST = ([784, 30, 10], (28, 28))
 
@@ -170,7 +170,7 @@ def test_node_colours_on_screen_follow_the_node_map(make_view, qtbot):
     output = np.linspace(-0.2, 0.2, 10)
     view.set_node_values([None, hidden, output], label="δ (mean over mini-batch)")
     settle(qtbot, view)
-    expected = DivergingMap(0.8)  # scale = max |value|, computed here independently
+    expected = DivergingMap(0.8)  # scale = max |value| (a round number here), computed here
     image = grab(view)
     for j, v in ((3, 0.8), (7, -0.8), (0, 0.01)):
         want = rgb(expected.qcolor(v))
@@ -179,6 +179,35 @@ def test_node_colours_on_screen_follow_the_node_map(make_view, qtbot):
         assert np.abs(rgb(pixel(view, image, view.neuron_widget_pos(2, j))) - want).max() <= 2
     red, blue = rgb(view.node_color(2, 3)), rgb(view.node_color(2, 7))
     assert red[0] > red[2] + 80 and blue[2] > blue[0] + 80
+
+
+def test_node_scale_is_the_round_number_above_the_largest_value(make_view, qtbot):
+    view, _ = make_view(*MNIST)
+    hidden = np.zeros(30)
+    hidden[5] = -0.7  # the bar reads ±0.8, and -0.7 is drawn 7/8 of the way to its end
+    view.set_node_values([None, hidden, np.zeros(10)])
+    settle(qtbot, view)
+    want = rgb(DivergingMap(0.8).qcolor(-0.7))
+    assert not np.array_equal(want, rgb(DivergingMap(0.7).qcolor(-0.7)))
+    assert np.array_equal(rgb(view.node_color(2, 5)), want)
+    assert np.abs(rgb(pixel(view, grab(view), view.neuron_widget_pos(2, 5))) - want).max() <= 2
+
+
+def test_a_held_node_scale_keeps_the_peak_of_the_last_frames(make_view):
+    view, _ = make_view(*MNIST)
+
+    def frame(peak, hold=True):
+        hidden = np.zeros(30)
+        hidden[0] = peak
+        view.set_node_values([None, hidden, np.zeros(10)], hold=hold)
+        return view.value_to_color(1.0)  # the colour at +1 shows the scale
+
+    assert frame(4.0) == DivergingMap(4.0).qcolor(1.0)
+    for _ in range(HOLD_FRAMES - 1):  # smaller peaks: the big one is still in the window
+        assert frame(0.5) == DivergingMap(4.0).qcolor(1.0)
+    assert frame(0.5) == DivergingMap(0.5).qcolor(1.0)  # it has left the window
+    assert frame(8.0) == DivergingMap(8.0).qcolor(1.0)  # a larger peak counts at once
+    assert frame(0.3, hold=False) == DivergingMap(0.3).qcolor(1.0)  # not held: this call's own
 
 
 def test_neutral_layers_and_input_image(make_view, qtbot):
@@ -204,7 +233,7 @@ def test_isolated_edge_pixels_have_the_edge_colour(make_view, qtbot):
     settle(qtbot, view)
     image = grab(view)
     flat = np.concatenate([w.ravel() for w in weights])
-    scale = robust_scale(flat)
+    scale = nice_ceiling(np.percentile(np.abs(flat), 99))  # independent of the view's code
     lut = edge_lut()
     checked = 0
     for l, w in ((2, weights[0]), (3, weights[1])):

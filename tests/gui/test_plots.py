@@ -3,7 +3,7 @@
 import numpy as np
 
 from bpstudio.core.session import EpochRecord
-from bpstudio.gui.plots import AccuracyPlot, CostPlot, DecimatingSeries
+from bpstudio.gui.plots import MAX_QUEUED, AccuracyPlot, CostPlot, DecimatingSeries
 
 
 def test_decimating_series_stays_bounded_and_keeps_recent_points_exact():
@@ -39,6 +39,7 @@ def test_cost_plot_memory_is_bounded_over_a_long_run(qtbot):
     qtbot.addWidget(plot)
     for start in range(0, 200_000, 1000):
         plot.add_costs(start, np.full(1000, 0.5), draw=False)
+        assert plot.queued_costs < MAX_QUEUED * 1000  # bounded even without a redraw
     plot.flush()
     assert len(plot.raw) <= plot.raw.capacity and plot.raw.x[-1] == 199_999
 
