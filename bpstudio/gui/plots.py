@@ -196,7 +196,7 @@ class AccuracyPlot(pg.PlotWidget):
         plot.setLabel("left", "accuracy (%)")
         plot.getAxis("bottom").enableAutoSIPrefix(False)
         plot.getAxis("left").enableAutoSIPrefix(False)
-        plot.addLegend(offset=(-10, -10))
+        plot.addLegend(offset=(10, 10))  # top left: accuracy rises to the right, from below
         symbol = {"symbol": "o", "symbolSize": 6}
         self._train = plot.plot(
             pen=pg.mkPen(PLOT_COLORS["train"], width=1),
