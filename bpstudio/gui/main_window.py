@@ -246,7 +246,8 @@ class MainWindow(QMainWindow):
         self.view.set_tooltip_provider(self._tooltip)
         self.view.painted.connect(self._on_painted)
         self._painted_serial: int | None = None
-        QAbstractEventDispatcher.instance().aboutToBlock.connect(self._on_idle)
+        self._idle_dispatcher = QAbstractEventDispatcher.instance()
+        self._idle_dispatcher.aboutToBlock.connect(self._on_idle)
 
     # -- user intent -------------------------------------------------------------------------------
     def _toggle_play(self) -> None:
@@ -499,6 +500,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self._frames_gated = False
         self.controller.worker.frames.set_open(True)
+        if self._idle_dispatcher is not None:
+            self._idle_dispatcher.aboutToBlock.disconnect(self._on_idle)
+            self._idle_dispatcher = None
         if self.why_fast is not None:
             self.why_fast.close()
         self.controller.shutdown()

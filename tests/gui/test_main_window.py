@@ -131,6 +131,8 @@ def test_closing_during_training_leaves_no_thread(qtbot):
     assert win.controller.thread.isRunning()
     win.close()
     assert win.controller.thread.isFinished()
+    win.show()
+    win.close()  # closing again is harmless (no second disconnect of the idle hook)
 
 
 def test_a_diverging_eta_pauses_with_a_message(qtbot):
