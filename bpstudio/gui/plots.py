@@ -249,11 +249,6 @@ class _RoundRanges:
     def _on_manual(self, *args) -> None:
         self._following = False
 
-    @property
-    def following(self) -> bool:
-        """Whether the plot still places its axes itself (no zoom or pan by hand since)."""
-        return self._following
-
     def show(self, x_end: float, y_range: tuple[float, float]) -> None:
         """Show x from 0 to ``x_end`` rounded up to a round number, and ``y_range``."""
         box = self._box

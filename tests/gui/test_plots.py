@@ -1,6 +1,7 @@
 """The plots: bounded memory over long runs, the running mean, the accuracy curves."""
 
 import numpy as np
+import pytest
 
 from bpstudio.core.session import EpochRecord
 from bpstudio.gui.plots import MAX_QUEUED, AccuracyPlot, CostPlot, DecimatingSeries
@@ -52,3 +53,23 @@ def test_accuracy_plot_shows_both_curves_in_percent(qtbot):
     xs, ys = plot._train.getData()
     assert list(xs) == [0, 1, 2] and np.allclose(ys, [80, 81, 82])
     assert np.allclose(plot._val.getData()[1], [75, 76, 77])
+
+
+def test_cost_axes_end_on_round_numbers_until_the_user_zooms(qtbot):
+    plot = CostPlot()
+    qtbot.addWidget(plot)
+    box = plot.getPlotItem().getViewBox()
+
+    def x_end():
+        return box.viewRange()[0][1]
+
+    plot.add_costs(0, np.full(1100, 0.3))
+    assert x_end() == pytest.approx(1200 * 1.02, rel=0.01)  # 1,099 batches -> 0..1,200
+    assert box.viewRange()[1][1] == pytest.approx(0.3 * 1.02, rel=0.01)
+    box.sigRangeChangedManually.emit([True, True])  # what a wheel zoom or a drag sends
+    shown = x_end()
+    plot.add_costs(1100, np.full(1000, 0.3))
+    assert x_end() == shown  # the user's view is kept
+    box.enableAutoRange()  # the plot's "A" button
+    plot.add_costs(2100, np.full(10, 0.3))
+    assert x_end() == pytest.approx(2500 * 1.02, rel=0.01)  # round numbers again
