@@ -303,7 +303,6 @@ class MainWindow(QMainWindow):
     def _on_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
         self.plots.cost.add_costs(snap.first_cost_index, snap.new_costs, draw=False)
-        self.plots.accuracy.set_records(snap.epoch_records)
         if not snap.running:
             self._render()
         elif self._frames_gated:
@@ -386,6 +385,7 @@ class MainWindow(QMainWindow):
         if not snap.running or now - self._plots_drawn >= PLOT_SECONDS:
             self._plots_drawn = now
             self.plots.cost.flush()
+            self.plots.accuracy.set_records(snap.epoch_records)
         if not snap.running:  # while training runs the panels would only flicker
             self._update_inspection()
 

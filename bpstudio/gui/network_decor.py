@@ -60,8 +60,9 @@ class LayerDecorations:
         if direction not in ARROWS:
             raise ValueError(f"direction must be 'forward', 'backward' or None, not {direction!r}")
         if l is None:
-            self._band.setVisible(False)
-            self._arrow.setText("")
+            if self._band.isVisible():  # (re-setting the same text would still repaint it)
+                self._band.setVisible(False)
+                self._arrow.setText("")
             return
         lay = self._layout
         if not 1 <= l <= len(lay.sizes):

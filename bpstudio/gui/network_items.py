@@ -73,10 +73,12 @@ class NodeItem(pg.GraphicsObject):
         slot = self._slot(l)
         n = len(self._centres[slot])
         if palette is None or bins is None:
-            self._fills[slot] = [self.neutral] * n
+            fills = [self.neutral] * n
         else:
-            self._fills[slot] = [palette[b] for b in bins.tolist()]
-        self.update()
+            fills = [palette[b] for b in bins.tolist()]
+        if fills != self._fills[slot]:
+            self._fills[slot] = fills
+            self.update()
 
     def brush_color(self, l: int, j: int) -> QColor:
         """Fill colour of neuron ``j`` of layer ``l``."""
@@ -84,8 +86,11 @@ class NodeItem(pg.GraphicsObject):
 
     def set_rings(self, l: int, mask: np.ndarray | None) -> None:
         """Mark neurons of layer ``l`` where ``mask`` is true (saturated) with a dashed ring."""
-        self._rings[self._slot(l)] = [] if mask is None else np.flatnonzero(mask).tolist()
-        self.update()
+        rings = [] if mask is None else np.flatnonzero(mask).tolist()
+        slot = self._slot(l)
+        if rings != self._rings[slot]:
+            self._rings[slot] = rings
+            self.update()
 
     def set_emphasis(self, nodes: dict[tuple[int, int], QPen]) -> None:
         """Outline the given ``(l, j)`` neurons with the given pens (selection, hover)."""
@@ -193,8 +198,10 @@ class InputImageItem(pg.GraphicsObject):
 
     def set_marks(self, mask: np.ndarray | None) -> None:
         """Outline the cells where ``mask`` is true (saturated), or none."""
-        self._marks = [] if mask is None else np.flatnonzero(mask).tolist()
-        self.update()
+        marks = [] if mask is None else np.flatnonzero(mask).tolist()
+        if marks != self._marks:
+            self._marks = marks
+            self.update()
 
     def set_emphasis(self, cells: dict[int, QPen]) -> None:
         """Outline the given cells with the given pens (selection, hover)."""

@@ -135,6 +135,27 @@ def test_closing_during_training_leaves_no_thread(qtbot):
     win.close()  # closing again is harmless (no second disconnect of the idle hook)
 
 
+def test_accuracy_plot_shows_every_epoch_of_a_run(qtbot):
+    # While training runs, the accuracy plot is redrawn with the cost plot a few times a
+    # second; when the run ends, it must hold every epoch's record.
+    win = create_main_window("digits", seed=0, epochs=3)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    with qtbot.waitSignal(win.session_loaded, timeout=SESSION_TIMEOUT):
+        pass
+    win.actions["actionPlay"].trigger()
+    qtbot.waitUntil(
+        lambda: len(win.snapshot.epoch_records) == 3 and not win.snapshot.running, timeout=60_000
+    )
+    records = win.snapshot.epoch_records
+    assert win.plots.accuracy.epochs == records
+    x, y = win.plots.accuracy._val.getData()
+    assert list(x) == [r.epoch for r in records]
+    assert np.allclose(y, [100 * r.validation_accuracy for r in records])
+    win.close()
+
+
 def test_a_diverging_eta_pauses_with_a_message(qtbot):
     win = create_main_window("digits", activation="linear", eta=1e6)
     qtbot.addWidget(win)
