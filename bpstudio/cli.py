@@ -18,9 +18,19 @@ USER_ERROR = 2
 
 
 def _add_model_options(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """The network and data options, on the main parser (``defaults``) or on a command's.
+
+    A command's copies have no defaults of their own, so that ``bpstudio --data mnist train``
+    and ``bpstudio train --data mnist`` mean the same (argparse would otherwise overwrite the
+    options given before the command with the command's defaults).
+    """
+
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
     p.add_argument(
         "--data",
-        default="digits",
+        default=default("digits"),
         help="digits (built in, the default), mnist (downloaded with `bpstudio data fetch "
         "mnist`), mnist:<folder> (the four IDX files), a path to the book's mnist.pkl.gz, "
         "or a toy set: xor, circles, spiral, blobs",
@@ -30,24 +40,25 @@ def _add_model_options(p: argparse.ArgumentParser, *, defaults: bool = True) -> 
         type=int,
         nargs="+",
         metavar="N",
+        default=default(None),
         help="neurons per layer, input first, e.g. --sizes 784 30 10 (default: a network "
         "that fits the data, [784, 30, 10] for MNIST, [64, 16, 10] for the digits)",
     )
-    p.add_argument("--eta", type=float, default=3.0, help="learning rate η (default 3.0)")
-    p.add_argument("--batch", type=int, default=10, help="mini-batch size m (default 10)")
+    p.add_argument("--eta", type=float, default=default(3.0), help="learning rate η (default 3.0)")
+    p.add_argument("--batch", type=int, default=default(10), help="mini-batch size m (default 10)")
     p.add_argument(
         "--activation",
-        default="sigmoid",
+        default=default("sigmoid"),
         choices=["sigmoid", "tanh", "relu", "linear"],
         help="σ for every layer (default sigmoid)",
     )
     p.add_argument(
         "--cost",
-        default="quadratic",
+        default=default("quadratic"),
         choices=["quadratic", "cross-entropy"],
         help="cost function (default quadratic, as in chapter 2)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling")
+    p.add_argument("--seed", type=int, default=default(0), help="seed for weights and shuffling")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", help="train without the window, printing each epoch")
-    _add_model_options(train)
-    train.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
+    _add_model_options(train, defaults=False)
+    train.add_argument("--epochs", type=int, default=argparse.SUPPRESS, help="epochs (default 30)")
     train.add_argument(
         "--dtype", default="float64", choices=["float64", "float32"], help="float precision"
     )
@@ -81,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "central finite differences on one mini-batch, prints the largest relative error and "
         "how much faster backprop is.",
     )
-    _add_model_options(grad)
+    _add_model_options(grad, defaults=False)
     grad.add_argument(
         "--sample", type=int, help="check only this many parameters, chosen with --seed"
     )
@@ -98,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     shot = sub.add_parser("screenshot", help="render the main window offscreen to a PNG")
     shot.add_argument("out", help="the PNG file to write")
-    _add_model_options(shot)
+    _add_model_options(shot, defaults=False)
     shot.add_argument("--batches", type=int, default=0, help="train this many mini-batches first")
     shot.add_argument(
         "--size", default="1600x1000", help="window size WxH in pixels (default 1600x1000)"

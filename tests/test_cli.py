@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bpstudio.cli import main
+from bpstudio.cli import build_parser, main
 
 
 def test_train_prints_the_books_epoch_lines(capsys):
@@ -103,3 +103,24 @@ def test_mnist_thirty_epochs_reach_94_5_percent(mnist_folder):
             session.run(session.batches_per_epoch)
     best = max(r.validation_accuracy for r in session.history.epochs)
     assert session.history.epochs[-1].validation_accuracy >= 0.945, best
+
+
+@pytest.mark.parametrize("command", [["train"], ["gradcheck"], ["screenshot", "out.png"]])
+def test_options_mean_the_same_before_and_after_the_command(command):
+    given = ["--data", "xor", "--sizes", "2", "3", "2", "--eta", "0.5", "--seed", "7"]
+    given += ["--batch", "4", "--activation", "tanh", "--cost", "cross-entropy"]
+    before = build_parser().parse_args(given + command)
+    after = build_parser().parse_args(command + given)
+    for args in (before, after):
+        assert (args.data, args.sizes, args.eta, args.seed) == ("xor", [2, 3, 2], 0.5, 7)
+        assert (args.batch, args.activation, args.cost) == (4, "tanh", "cross-entropy")
+    # Options given nowhere keep their documented defaults, with or without a command.
+    for args in (build_parser().parse_args(command), build_parser().parse_args([])):
+        assert (args.data, args.sizes, args.eta, args.seed) == ("digits", None, 3.0, 0)
+        assert (args.batch, args.activation, args.cost) == (10, "sigmoid", "quadratic")
+
+
+def test_epochs_before_train_are_kept():
+    assert build_parser().parse_args(["--epochs", "2", "train"]).epochs == 2
+    assert build_parser().parse_args(["train", "--epochs", "3"]).epochs == 3
+    assert build_parser().parse_args(["train"]).epochs == 30
