@@ -4,8 +4,9 @@ Run from the project's root:  python benchmarks/live_options.py [--rounds R] [--
 
 ``benchmarks/live.py`` measures the app as it is: a worker thread trains while the GUI thread
 draws about 30 frames a second, and both need Python's interpreter lock. This script measures two
-designs the app does not use, each against headless training in the same process, alternating
-for R rounds (this machine's speed drifts by 10-15% over a minute) and printing the median ratio.
+designs the app does not use, in two variants each, against headless training in the same
+process, alternating for R rounds (this machine's speed drifts by 10-15% over a minute) and
+printing the median ratio.
 
 ``thread-minimal``
     The app's threading design with the least GUI work imaginable: the worker thread trains
@@ -13,8 +14,8 @@ for R rounds (this machine's speed drifts by 10-15% over a minute) and printing 
     a 600 x 350 colour image from an ID image with one NumPy gather, hands it to a
     ``QGraphicsPixmapItem`` and recolours 40 ``QGraphicsEllipseItem`` nodes, then lets it go on.
     Qt paints these C++ items without the interpreter lock, while training runs. The app's own
-    frame (snapshot, colour scales, pyqtgraph items, plots) costs more than this, so this ratio
-    is a ceiling for any rendering on top of a training thread.
+    frame does all of this and more (snapshot, colour scales, pyqtgraph's Python paint path,
+    plots), so under a training thread it can hardly get a better ratio than this.
 ``thread-minimal-ungated``
     The same without the gate: both threads fight over the lock.
 ``process``
@@ -40,7 +41,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-MNIST = f"mnist:{ROOT.parent / 'shared' / 'data' / 'mnist'}"
+MNIST_FOLDER = ROOT.parent / "shared" / "data" / "mnist"
+MNIST = f"mnist:{MNIST_FOLDER}"
 FRAME_SECONDS = 1 / 30
 
 
@@ -254,6 +256,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=2.0, help="per headless or live run")
     args = parser.parse_args(argv[1:])
+    if not MNIST_FOLDER.is_dir():
+        print(f"live_options.py needs the MNIST IDX files in {MNIST_FOLDER}", file=sys.stderr)
+        return 2
     print(f"MNIST [784, 30, 10], m = 10; {args.rounds} rounds of {args.seconds:g} s each way")
 
     def report(name: str, ratios: list[float], extra: str = "") -> None:
