@@ -12,16 +12,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QAbstractEventDispatcher, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QStyle,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
 from bpstudio.core.errors import BpstudioError
 from bpstudio.core.functions import get_activation
@@ -34,6 +25,12 @@ from bpstudio.gui.network_view import NetworkView
 from bpstudio.gui.plots import PlotsPanel
 from bpstudio.gui.snapshot import Snapshot
 from bpstudio.gui.whyfast import WhyFastDialog
+from bpstudio.gui.window_parts import (
+    add_docks,
+    add_status_labels,
+    add_toolbar_and_menus,
+    make_actions,
+)
 from bpstudio.gui.worker import TrainingController
 
 PLOT_SECONDS = 0.5  # while training runs, redraw the plots at most this often
@@ -83,65 +80,20 @@ class MainWindow(QMainWindow):
 
     # -- construction ------------------------------------------------------------------------------
     def _make_actions(self) -> None:
-        def action(name, text, shortcuts=(), tip="", slot=None):
-            a = QAction(text, self)
-            a.setObjectName(name)
-            a.setShortcuts([QKeySequence(s) for s in shortcuts])
-            a.setToolTip(f"{tip or text} ({', '.join(shortcuts)})" if shortcuts else tip or text)
-            if slot is not None:
-                a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
         c = self.controller
-        self.actions = {
-            "actionPlay": action("actionPlay", "Play", (), "Train continuously", c.play),
-            "actionPause": action("actionPause", "Pause", (), "Pause training", c.pause),
-            "actionPlayPause": action(
-                "actionPlayPause",
-                "Play/Pause",
-                ("Space",),
-                "Toggle play and pause",
-                self._toggle_play,
-            ),
-            "actionStepBatch": action(
-                "actionStepBatch",
-                "Step mini-batch",
-                ("N", "Right"),
-                "Run exactly one mini-batch (update_mini_batch)",
-                c.step_batch,
-            ),
-            "actionStepPhase": action(
-                "actionStepPhase",
-                "Step phase",
-                ("Shift+N",),
-                "Run the next phase of backprop: feedforward, BP1, BP2 …, BP3/BP4, update",
-                c.step_phase,
-            ),
-            "actionReset": action(
-                "actionReset", "Reset", ("Ctrl+R",), "Re-initialise from the seed", c.reset
-            ),
-            "actionFit": action("actionFit", "Fit", ("F",), "Fit the network in view"),
-            "actionRebuild": action("actionRebuild", "Rebuild network", ("Ctrl+B",)),
-            "actionWhyFast": action(
-                "actionWhyFast",
-                "Why backprop is fast…",
-                ("Ctrl+G",),
-                "Compute the whole gradient by backprop and by finite differences, and time both",
-                self._on_why_fast,
-            ),
-            "actionQuit": action("actionQuit", "Quit", ("Ctrl+Q",), "Quit bpstudio", self.close),
-        }
-        self.actions["actionPause"].setEnabled(False)
-        icons = {
-            "actionPlay": QStyle.StandardPixmap.SP_MediaPlay,
-            "actionPause": QStyle.StandardPixmap.SP_MediaPause,
-            "actionStepBatch": QStyle.StandardPixmap.SP_MediaSkipForward,
-            "actionStepPhase": QStyle.StandardPixmap.SP_MediaSeekForward,
-            "actionReset": QStyle.StandardPixmap.SP_BrowserReload,
-        }
-        for name, icon in icons.items():
-            self.actions[name].setIcon(self.style().standardIcon(icon))
+        self.actions = make_actions(
+            self,
+            {
+                "actionPlay": c.play,
+                "actionPause": c.pause,
+                "actionPlayPause": self._toggle_play,
+                "actionStepBatch": c.step_batch,
+                "actionStepPhase": c.step_phase,
+                "actionReset": c.reset,
+                "actionWhyFast": self._on_why_fast,
+                "actionQuit": self.close,
+            },
+        )
 
     def _make_widgets(self) -> None:
         self.view = NetworkView(self)
@@ -152,71 +104,16 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel(self)
         self.equations = EquationsPanel(self)
         self.why_fast: WhyFastDialog | None = None
-        self.docks = {}
-        left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        for name, title, widget, area in (
-            ("controlsDock", "Training", self.controls, left),
-            ("hyperDock", "Network and hyperparameters", self.hyper, left),
-            ("inspectorDock", "Inspector (click a weight or a neuron)", self.inspector, right),
-            ("equationsDock", "The four equations", self.equations, right),
-            ("plotsDock", "Cost and accuracy", self.plots, bottom),
-        ):
-            dock = QDockWidget(title, self)
-            dock.setObjectName(name)
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-            self.docks[name] = dock
-        self.resizeDocks([self.docks["plotsDock"]], [230], Qt.Orientation.Vertical)
-        self.resizeDocks(
-            [self.docks["controlsDock"], self.docks["inspectorDock"]],
-            [270, 480],
-            Qt.Orientation.Horizontal,
-        )
-        toolbar = self.addToolBar("Training")
-        toolbar.setObjectName("trainingToolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in (
-            "actionPlay",
-            "actionPause",
-            "actionStepBatch",
-            "actionStepPhase",
-            "actionReset",
-            "actionFit",
-            "actionWhyFast",
-        ):
-            toolbar.addAction(self.actions[name])
-        self._make_menus()
-        self._make_status()
-
-    def _make_menus(self) -> None:
-        menus = self.menuBar()
-        train = menus.addMenu("&Train")
-        for name in (
-            "actionPlayPause",
-            "actionStepBatch",
-            "actionStepPhase",
-            "actionReset",
-            "actionRebuild",
-            "actionQuit",
-        ):
-            train.addAction(self.actions[name])
-        check = menus.addMenu("&Check")
-        check.addAction(self.actions["actionWhyFast"])
-        view = menus.addMenu("&View")
-        view.addAction(self.actions["actionFit"])
-        for dock in self.docks.values():
-            view.addAction(dock.toggleViewAction())
-        self._view_menu = view
-
-    def _make_status(self) -> None:
-        self.status = {}
-        for name in ("epochLabel", "batchLabel", "speedLabel", "costLabel"):
-            label = QLabel(self)
-            label.setObjectName(name)
-            label.setMinimumWidth(120)
-            self.statusBar().addPermanentWidget(label)
-            self.status[name] = label
+        panels = {
+            "controls": self.controls,
+            "hyper": self.hyper,
+            "inspector": self.inspector,
+            "equations": self.equations,
+            "plots": self.plots,
+        }
+        self.docks = add_docks(self, panels)
+        add_toolbar_and_menus(self, self.actions, self.docks)
+        self.status = add_status_labels(self)
 
     def _connect(self) -> None:
         w = self.controller.worker
