@@ -147,6 +147,86 @@ class Network:
         y = np.hstack([np.asarray(p[1]).reshape(-1, 1) for p in mini_batch]).T
         return self.train_batch(x, y, eta)
 
+    def SGD(  # noqa: N802 — the book's name
+        self,
+        training_data: Iterable[tuple[Array, Array]],
+        epochs: int,
+        mini_batch_size: int,
+        eta: float,
+        test_data: Iterable[tuple[Array, object]] | None = None,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> list[tuple[int, int | None, int | None]]:
+        """The book's stochastic gradient descent, returning what the book printed.
+
+        Each epoch draws ``rng.permutation(n)`` over the n training pairs and applies
+        :meth:`update_mini_batch` to consecutive slices of ``mini_batch_size`` pairs in that order
+        (the last one may be shorter), as the book's ``random.shuffle`` then slicing. The
+        caller's list is not reordered.
+
+        Parameters
+        ----------
+        training_data : iterable of (x, y)
+            The book's pairs: x an (n_1, 1) input column, y the (n_L, 1) one-hot column.
+        epochs, mini_batch_size : int
+            How many passes over the data, and m.
+        eta : float
+            The learning rate η.
+        test_data : iterable of (x, y), optional
+            Pairs with y an int label (or one-hot), evaluated after every epoch.
+        rng : numpy.random.Generator, optional
+            The shuffling generator; ``np.random.default_rng(0)`` when not given.
+
+        Returns
+        -------
+        list of (epoch, correct, total)
+            One tuple per epoch, ``epoch`` counted from 0 as the book's "Epoch 0"; ``correct``
+            is how many of the ``total`` test pairs the network classifies right after that
+            epoch, and both are ``None`` without ``test_data``.
+        """
+        train = list(training_data)
+        test = None if test_data is None else list(test_data)
+        epochs, m = self._check_sgd_arguments(train, epochs, mini_batch_size, eta)
+        rng = np.random.default_rng(0) if rng is None else rng
+        x = np.hstack([np.asarray(p[0]).reshape(-1, 1) for p in train]).T
+        y = np.hstack([np.asarray(p[1]).reshape(-1, 1) for p in train]).T
+        if y.shape[1] != self.sizes[-1]:
+            raise ConfigError(f"training outputs must be one-hot columns of {self.sizes[-1]}")
+        results: list[tuple[int, int | None, int | None]] = []
+        for epoch in range(epochs):
+            order = rng.permutation(len(train))
+            for start in range(0, len(train), m):
+                p = self.begin_batch(x, y, eta, indices=order[start : start + m])
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    p.run_all()
+            if test is None:
+                results.append((epoch, None, None))
+            else:
+                results.append((epoch, self.evaluate(test), len(test)))
+        return results
+
+    @staticmethod
+    def _check_sgd_arguments(train, epochs, mini_batch_size, eta) -> tuple[int, int]:
+        """(epochs, m) as ints, or a ConfigError naming the argument that is wrong."""
+        if not train:
+            raise ConfigError("SGD needs at least one training pair (x, y)")
+        whole = []
+        for name, value, least in (("epochs", epochs, 0), ("mini_batch_size", mini_batch_size, 1)):
+            try:
+                ok = not isinstance(value, bool) and float(value).is_integer() and value >= least
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ConfigError(f"{name} must be a whole number ≥ {least}, got {value!r}")
+            whole.append(int(value))
+        try:
+            ok = bool(np.isfinite(eta) and eta > 0)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"eta must be a positive, finite number, got {eta!r}")
+        return whole[0], whole[1]
+
     def evaluate(self, test_data: Iterable[tuple[Array, object]]) -> int:
         """How many ``(x, y)`` pairs the network classifies right (y an int label or one-hot)."""
         correct = 0
