@@ -35,8 +35,11 @@ def reference_sgd(weights, biases, training, epochs, m, eta, rng, activation, co
 
 @pytest.mark.parametrize(
     "sizes, activation, cost, m",
-    [([4, 5, 3], "sigmoid", "quadratic", 3), ([6, 4, 4, 2], "tanh", "quadratic", 4),
-     ([5, 6, 3], "sigmoid", "cross-entropy", 10)],
+    [
+        ([4, 5, 3], "sigmoid", "quadratic", 3),
+        ([6, 4, 4, 2], "tanh", "quadratic", 4),
+        ([5, 6, 3], "sigmoid", "cross-entropy", 10),
+    ],
 )
 def test_sgd_equals_the_per_example_reference_with_the_same_shuffles(sizes, activation, cost, m):
     rng = np.random.default_rng(11)
@@ -112,9 +115,15 @@ def test_zero_epochs_change_nothing():
 
 @pytest.mark.parametrize(
     "epochs, m, eta, message",
-    [(-1, 2, 1.0, "epochs"), (1.5, 2, 1.0, "epochs"), (1, 0, 1.0, "mini_batch_size"),
-     (1, "ten", 1.0, "mini_batch_size"), (1, 2, 0.0, "eta"), (1, 2, float("nan"), "eta"),
-     (1, 2, "fast", "eta")],
+    [
+        (-1, 2, 1.0, "epochs"),
+        (1.5, 2, 1.0, "epochs"),
+        (1, 0, 1.0, "mini_batch_size"),
+        (1, "ten", 1.0, "mini_batch_size"),
+        (1, 2, 0.0, "eta"),
+        (1, 2, float("nan"), "eta"),
+        (1, 2, "fast", "eta"),
+    ],
 )
 def test_bad_arguments_raise_config_errors_naming_them(epochs, m, eta, message):
     net = Network([3, 2], seed=0)
