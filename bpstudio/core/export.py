@@ -1,0 +1,227 @@
+"""Export a run's numbers: its history as CSV, its weights and biases as ``.npz``.
+
+Both are taken from the session itself at full resolution (every mini-batch's cost, not the
+plot's thinned copy) and written atomically (:mod:`bpstudio.core.atomic`): a failed export
+leaves an existing file as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
+
+import numpy as np
+
+from bpstudio.core.atomic import atomic_open, atomic_write
+
+__all__ = [
+    "BatchRow",
+    "EpochRow",
+    "HISTORY_COLUMNS",
+    "HistoryRows",
+    "history_rows",
+    "weight_arrays",
+    "write_history_csv",
+    "write_weights_npz",
+]
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One mini-batch of a run (batch and epoch numbers count from 0, as the book's)."""
+
+    batch: int  # over the whole run
+    epoch: int
+    batch_in_epoch: int
+    examples: int  # in this mini-batch: m, or fewer for the last one of an epoch
+    cost: float  # the mean cost C of the mini-batch, before its update
+    eta: float  # η the batch was trained with
+    mini_batch_size: int  # m the batch was drawn with
+    activation: str
+    cost_function: str
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    """The end of one epoch; the accuracies are None when the epoch was not evaluated."""
+
+    epoch: int
+    batches: int  # mini-batches done at its end, counted over the run
+    training_accuracy: float | None
+    validation_accuracy: float | None
+    validation_correct: int | None
+    validation_total: int | None
+
+
+class HistoryRows(NamedTuple):
+    batches: list[BatchRow]
+    epochs: list[EpochRow]
+
+
+#: The CSV's columns, in order (see :func:`write_history_csv`).
+HISTORY_COLUMNS: tuple[str, ...] = (
+    *(f.name for f in fields(BatchRow)),
+    "end_of_epoch",
+    "training_accuracy",
+    "validation_accuracy",
+    "validation_correct",
+    "validation_total",
+)
+
+
+def history_rows(session) -> HistoryRows:
+    """Every mini-batch and every completed epoch of ``session``'s run so far.
+
+    η, m, σ and the cost of each batch are the run's starting values (``session.spec``)
+    followed through its change log (``session.changes``); the epoch a batch belongs to comes
+    from ``session.history.epoch_ends``. A mini-batch under way (phase stepping) is not
+    included: it has no cost yet.
+    """
+    history = session.history
+    ends = [int(e) for e in history.epoch_ends]
+    batches = list(_batch_rows(session, ends))
+    records = {r.epoch: r for r in history.epochs}
+    epochs = []
+    for epoch, end in enumerate(ends):
+        r = records.get(epoch)
+        epochs.append(
+            EpochRow(
+                epoch,
+                end,
+                None if r is None else float(r.training_accuracy),
+                None if r is None else float(r.validation_accuracy),
+                None if r is None else int(r.validation_correct),
+                None if r is None else int(r.validation_total),
+            )
+        )
+    return HistoryRows(batches, epochs)
+
+
+def _batch_rows(session, ends: list[int]):
+    spec = session.spec
+    values = {
+        "eta": spec.eta,
+        "mini_batch_size": spec.mini_batch_size,
+        "activation": spec.activation,
+        "cost": spec.cost,
+    }
+    # sorted() is stable: of two changes at the same batch the later one in the log wins.
+    changes = sorted(session.changes, key=lambda c: c.batch)
+    train_size = len(session.data.train)
+    epoch = start = position = next_change = 0
+    for i, cost in enumerate(session.history.batch_costs):
+        while next_change < len(changes) and changes[next_change].batch <= i:
+            change = changes[next_change]
+            values[change.name] = change.value
+            next_change += 1
+        while epoch < len(ends) and i >= ends[epoch]:
+            start, position, epoch = ends[epoch], 0, epoch + 1
+        m = int(values["mini_batch_size"])
+        # The session takes the next m examples of the epoch's order, fewer at its end.
+        examples = max(min(m, train_size - position), 0)
+        position += examples
+        yield BatchRow(
+            batch=i,
+            epoch=epoch,
+            batch_in_epoch=i - start,
+            examples=examples,
+            cost=float(cost),
+            eta=float(values["eta"]),
+            mini_batch_size=m,
+            activation=str(values["activation"]),
+            cost_function=str(values["cost"]),
+        )
+
+
+def write_history_csv(session, path: str | os.PathLike) -> None:
+    """Write the run's history as one CSV table, one row per mini-batch.
+
+    Columns (:data:`HISTORY_COLUMNS`), with a header row:
+
+    ``batch``, ``epoch``, ``batch_in_epoch``
+        The mini-batch's number over the run, its epoch and its number within the epoch, all
+        counted from 0 as the book counts epochs.
+    ``examples``
+        Examples in the mini-batch (m, or fewer for the last batch of an epoch).
+    ``cost``
+        The mini-batch's mean cost C before its update, written so that it reads back as
+        exactly the same float.
+    ``eta``, ``mini_batch_size``, ``activation``, ``cost_function``
+        The hyperparameters that mini-batch was trained with (they may change during a run).
+    ``end_of_epoch``
+        1 on the batch that completed an epoch, else 0.
+    ``training_accuracy``, ``validation_accuracy``, ``validation_correct``, ``validation_total``
+        The accuracies measured at the end of that epoch, on the ``end_of_epoch`` rows only;
+        empty elsewhere (and where an epoch was not evaluated).
+
+    In pandas, ``df = pd.read_csv(path)`` gives every batch; ``df[df.end_of_epoch == 1]``
+    gives one row per epoch.
+
+    Raises
+    ------
+    FileError
+        The file cannot be written; an existing file is left as it was.
+    """
+    rows = history_rows(session)
+    ends = {e.batches - 1: e for e in rows.epochs}
+    with atomic_open(path) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(HISTORY_COLUMNS)
+        for row in rows.batches:
+            end = ends.get(row.batch)
+            tail = (
+                [0, None, None, None, None]
+                if end is None
+                else [
+                    1,
+                    end.training_accuracy,
+                    end.validation_accuracy,
+                    end.validation_correct,
+                    end.validation_total,
+                ]
+            )
+            writer.writerow([*asdict(row).values(), *tail])
+        text.flush()
+        text.detach()  # hand the binary file back to atomic_open, which syncs and renames it
+
+
+def weight_arrays(network) -> dict[str, np.ndarray]:
+    """The arrays :func:`write_weights_npz` stores, by name (see there).
+
+    ``network`` is a :class:`~bpstudio.core.network.Network` or anything with ``sizes``,
+    ``weights`` and ``biases`` in the same order (a snapshot, whose biases are vectors).
+    """
+    sizes = [int(n) for n in network.sizes]
+    arrays: dict[str, np.ndarray] = {"sizes": np.array(sizes, dtype=np.int64)}
+    for l, (w, b) in enumerate(zip(network.weights, network.biases), start=2):
+        n_l, n_prev = sizes[l - 1], sizes[l - 2]
+        arrays[f"w{l}"] = np.ascontiguousarray(w).reshape(n_l, n_prev)
+        arrays[f"b{l}"] = np.ascontiguousarray(b).reshape(n_l, 1)
+    for key in ("activation", "cost"):
+        value = getattr(network, key, None)
+        if value is not None:
+            arrays[key] = np.array(str(getattr(value, "name", value)))
+    return arrays
+
+
+def write_weights_npz(network, path: str | os.PathLike) -> None:
+    """Write the weights and biases as a NumPy ``.npz`` archive, in the book's shapes.
+
+    The archive holds ``w2, w3, …, wL`` (w^l of shape ``(n_l, n_(l−1))``; ``w[j, k]`` joins
+    neuron k of layer l − 1 to neuron j of layer l), ``b2, …, bL`` (b^l, columns of shape
+    ``(n_l, 1)``), ``sizes`` (int64, n_1 … n_L), and ``activation`` and ``cost`` (the names, as
+    0-d string arrays) where the network has them. Layer numbers are the book's: the input
+    layer is 1. Nothing is pickled: ``np.load(path, allow_pickle=False)`` reads it, e.g.
+    ``np.load(path)["w2"]``.
+
+    Raises
+    ------
+    FileError
+        The file cannot be written; an existing file is left as it was.
+    """
+    arrays = weight_arrays(network)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
