@@ -178,6 +178,28 @@ class PathRates:
             p *= rate.reshape(rate.shape[:1] + (1,) * (p.ndim - 2) + rate.shape[1:])
         return p
 
+    def mean_products(self) -> Array:
+        """Each path's product averaged over the m examples, flat in C order: shape (count,)."""
+        count = self.count
+        total = np.zeros(count)
+        step = max(1, BLOCK // count)  # examples per slice, so a slice holds ≤ BLOCK products
+        for start in range(0, self.m, step):
+            total += self.products(slice(start, start + step)).reshape(-1, count).sum(axis=0)
+        return total / self.m
+
+    def top(self, limit: int = 100, example: int | None = None) -> TopPaths:
+        """The ``limit`` paths with the largest |product| and the sum of the others.
+
+        ``example`` picks one of the m examples (0 … m − 1); ``None`` ranks the paths by their
+        mean product over the m examples, whose sum is ∂C/∂w^l_jk of the batch cost.
+        """
+        _refuse_too_many(self.sizes, self.l)
+        if example is None:
+            return _largest(self, self.mean_products(), limit)
+        if not 0 <= int(example) < self.m:
+            raise ConfigError(f"example must be from 0 to {self.m - 1}, got {example}")
+        return _largest(self, self.products(slice(example, example + 1)).reshape(-1), limit)
+
     def factors(self, neurons) -> Array:
         """The separate rates along one path, per example: shape (m, L − l + 2).
 
@@ -309,18 +331,7 @@ def top_paths(network, x: Array, y: Array, l: int, j: int, k: int, limit: int = 
     if np.ndim(x) != 2 or np.shape(x)[1] != 1:
         raise ConfigError(f"top_paths takes one example as a column (n_1, 1), got {np.shape(x)}")
     _refuse_too_many(network.sizes, l)
-    rates = path_rates(network, x, y, l, j, k)
-    return _largest(rates, rates.products()[0].reshape(-1), limit)
-
-
-def mean_path_products(rates: PathRates) -> Array:
-    """Each path's product averaged over the m examples, flat in C order: shape (count,)."""
-    count = rates.count
-    total = np.zeros(count)
-    step = max(1, BLOCK // count)
-    for start in range(0, rates.m, step):
-        total += rates.products(slice(start, start + step)).reshape(-1, count).sum(axis=0)
-    return total / rates.m
+    return path_rates(network, x, y, l, j, k).top(limit, example=0)
 
 
 def top_paths_mean(
@@ -334,4 +345,4 @@ def top_paths_mean(
     """
     _refuse_too_many(network.sizes, l)
     rates = path_rates(network, x, y, l, j, k)
-    return _largest(rates, mean_path_products(rates), limit)
+    return rates.top(limit)

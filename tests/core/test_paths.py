@@ -178,6 +178,13 @@ def test_batch_mean_of_the_path_sums_is_the_batch_gradient(monkeypatch, block):
             index = [q.neurons for q in per_example[0]].index(p.neurons)
             assert p.product == pytest.approx(mean[index], rel=1e-13, abs=1e-300)
         assert_same_sum(result.total, float(batch_w[l - 2][j, k]), mean)
+        # One path_rates over the batch ranks each example's paths as top_paths does on its own.
+        rates = path_rates(net, x, y, l, j, k)
+        for i in (0, 8):
+            alone = top_paths(net, x[:, [i]], y[:, [i]], l, j, k, limit=5)
+            mine = rates.top(5, example=i)
+            assert [p.neurons for p in mine.paths] == [p.neurons for p in alone.paths]
+            assert mine.total == pytest.approx(alone.total, rel=1e-14, abs=1e-300)
         sums = [math.fsum(p.product for p in ps) for ps in per_example]
         assert_same_sum(float(np.mean(sums)), float(batch_w[l - 2][j, k]), mean)
 
@@ -208,6 +215,8 @@ def test_user_errors_are_config_errors():
         path_edges([4, 5, 3], 1, 0, 0)
     with pytest.raises(ConfigError, match="shape"):
         top_paths_mean(net, x[:3], y, 2, 0, 0)
+    with pytest.raises(ConfigError, match="example must be from 0 to 1"):
+        path_rates(net, x, y, 2, 0, 0).top(example=2)
     with pytest.raises(ConfigError, match="0 or more"):
         top_paths(net, x[:, :1], y[:, :1], 2, 0, 0, limit=-1)
 
