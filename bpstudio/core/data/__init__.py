@@ -14,7 +14,8 @@ from bpstudio.core.data.download import (
     fetch_mnist,
     mnist_cache_dir,
 )
-from bpstudio.core.data.mnist import load_mnist_idx, load_mnist_pickle
+from bpstudio.core.data.mnist import load_mnist_idx
+from bpstudio.core.data.mnist_pickle import load_mnist_pickle
 from bpstudio.core.data.registry import DATASET_CHOICES, load_dataset
 
 __all__ = [

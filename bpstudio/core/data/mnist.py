@@ -1,8 +1,11 @@
-"""MNIST from its original IDX files or from the book's ``mnist.pkl.gz``.
+"""MNIST from its original IDX files (the book's ``mnist.pkl.gz`` is read by ``mnist_pickle``).
 
-Both loaders treat the file as untrusted: every problem becomes a :class:`DataError` that names
-the file and what is wrong with it, nothing is allocated for data the file does not hold, and
-the pickle loader refuses anything but NumPy arrays, because unpickling can run arbitrary code.
+The loader treats every file as untrusted: every problem becomes a one-line :class:`DataError`
+that names the file and what is wrong with it, only regular files are opened (a FIFO would block
+forever), and nothing is allocated for data the file does not hold. A header may claim at most
+:data:`MAX_IDX_BYTES` of data, and a gzip stream is decompressed only as far as its header says,
+so a small file that expands to gigabytes (a "gzip bomb") is refused after reading what the
+header announced. A load can be cancelled between chunks.
 
 The split is the book's: the first 50,000 of the 60,000 training images train, the last 10,000
 validate (the book's ``validation_data``), and the 10,000 ``t10k`` images test.
@@ -14,6 +17,7 @@ import contextlib
 import gzip
 import math
 import os
+import stat
 import struct
 import zlib
 from pathlib import Path
@@ -22,7 +26,14 @@ from typing import BinaryIO
 import numpy as np
 
 from bpstudio.core.data.dataset import Dataset, DataSplits
-from bpstudio.core.data.safe_pickle import load_numpy_pickle
+from bpstudio.core.data.files import (
+    CancelCheck,
+    check_cancel,
+    file_kind,
+    open_regular_file,
+    os_error,
+    regular_file_error,
+)
 from bpstudio.core.errors import DataError
 
 IDX_IMAGE_MAGIC = 2051
@@ -31,6 +42,8 @@ MNIST_IMAGE_SHAPE = (28, 28)
 MNIST_CLASSES = 10
 MAX_IDX_ITEMS = 10_000_000
 """Largest item count an IDX header may claim; larger claims are taken as damage, not data."""
+MAX_IDX_BYTES = 100_000_000
+"""Most data bytes an IDX header may announce (MNIST's largest file holds 47,040,000)."""
 
 IDX_NAMES = (
     "train-images-idx3-ubyte",
@@ -41,7 +54,12 @@ IDX_NAMES = (
 """The four files of the original MNIST distribution, each also accepted with ``.gz``."""
 
 _CHUNK = 1 << 20
+_CONVERT_ROWS = 8192
+# Deflate cannot expand data by more than about 1032:1, so a gzip file of s bytes never holds
+# more than this many times s bytes: a header announcing more is a truncated file.
+_MAX_DEFLATE_RATIO = 1032
 _SPLIT_NAMES = ("train", "validation", "test")
+_EXPECTED = ", ".join(f"{name}[.gz]" for name in IDX_NAMES)
 
 
 def find_mnist_files(folder: str | os.PathLike[str]) -> list[Path]:
@@ -55,32 +73,73 @@ def find_mnist_files(folder: str | os.PathLike[str]) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The four paths in the order of :data:`IDX_NAMES`; the plain file wins when both exist.
+        The four paths in the order of :data:`IDX_NAMES`; the plain file wins when both are
+        regular files.
 
     Raises
     ------
     DataError
-        If the folder does not exist or a file is missing; the message names the folder and the
-        expected file names.
+        If the folder does not exist or is not a folder, or a file is missing or is not a
+        regular file; the message names the folder and the expected file names.
     """
     folder = Path(folder).expanduser()
-    expected = ", ".join(f"{name}[.gz]" for name in IDX_NAMES)
-    if not folder.is_dir():
-        raise DataError(f"MNIST folder {folder} does not exist; it should hold {expected}")
+    _check_folder(folder)
     found, missing = [], []
     for name in IDX_NAMES:
-        candidates = [folder / name, folder / f"{name}.gz"]
-        present = [path for path in candidates if path.is_file()]
-        if present:
-            found.append(present[0])
-        else:
+        path = _find_one(folder, name)
+        if path is None:
             missing.append(f"{name}[.gz]")
+        else:
+            found.append(path)
     if missing:
         raise DataError(
             f"MNIST files missing in {folder}: {', '.join(missing)} "
-            f"(the folder should hold {expected})"
+            f"(the folder should hold {_EXPECTED})"
         )
     return found
+
+
+def _check_folder(folder: Path) -> None:
+    """Raise the right DataError unless ``folder`` is an existing folder."""
+    try:
+        mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        raise DataError(
+            f"MNIST folder {folder} does not exist; it should hold {_EXPECTED}"
+        ) from None
+    except OSError as exc:
+        raise os_error(folder, exc, "looked at") from exc
+    if stat.S_ISDIR(mode):
+        return
+    hint = ""
+    if folder.name.endswith((".pkl.gz", ".pkl")):
+        hint = " (for the book's pickle, give its path alone, without mnist:)"
+    raise DataError(
+        f"{folder} is {file_kind(mode)}, not a folder; mnist:<folder> takes the folder that "
+        f"holds {_EXPECTED}{hint}"
+    )
+
+
+def _find_one(folder: Path, name: str) -> Path | None:
+    """The regular file ``name`` or ``name.gz`` in ``folder``; None if neither exists.
+
+    Raises DataError if neither is a regular file but one exists as something else (a folder,
+    a FIFO, ...): that is not "missing", and saying so would send the user looking elsewhere.
+    """
+    odd: list[tuple[Path, int]] = []
+    for path in (folder / name, folder / f"{name}.gz"):
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise os_error(path, exc, "looked at") from exc
+        if stat.S_ISREG(mode):
+            return path
+        odd.append((path, mode))
+    if odd:
+        raise regular_file_error(*odd[0])
+    return None
 
 
 def mnist_files_present(folder: str | os.PathLike[str]) -> bool:
@@ -92,13 +151,17 @@ def mnist_files_present(folder: str | os.PathLike[str]) -> bool:
     return True
 
 
-def load_mnist_idx(folder: str | os.PathLike[str]) -> DataSplits:
+def load_mnist_idx(
+    folder: str | os.PathLike[str], *, cancel: CancelCheck | None = None
+) -> DataSplits:
     """Load MNIST from the four original IDX files in ``folder``.
 
     Parameters
     ----------
     folder : path-like
         Folder holding the files named in :data:`IDX_NAMES`, plain or with ``.gz``.
+    cancel : callable, optional
+        Polled between chunks of about a megabyte; when it returns True the load stops.
 
     Returns
     -------
@@ -111,19 +174,22 @@ def load_mnist_idx(folder: str | os.PathLike[str]) -> DataSplits:
     Raises
     ------
     DataError
-        If a file is missing, damaged, truncated or not MNIST; the message names it.
+        If a file is missing, not a regular file, unreadable, damaged, truncated, larger than
+        its header says, or not MNIST; the message names it.
+    Cancelled
+        If ``cancel`` returned True.
     """
     train_images, train_labels, test_images, test_labels = find_mnist_files(folder)
-    x, y, raw = _read_pair(train_images, train_labels)
-    test_x, test_y, test_raw = _read_pair(test_images, test_labels)
+    x, y, raw = _read_pair(train_images, train_labels, cancel)
+    test_x, test_y, test_raw = _read_pair(test_images, test_labels, cancel)
     if len(y) < 6:
         raise DataError(f"{train_images} holds {len(y)} images, too few to split (at least 6)")
     n = len(y) - len(y) // 6
     parts = [(x[:n], y[:n], raw[:n]), (x[n:], y[n:], raw[n:]), (test_x, test_y, test_raw)]
-    return _mnist_splits(parts)
+    return mnist_splits(parts)
 
 
-def _mnist_splits(parts: list[tuple]) -> DataSplits:
+def mnist_splits(parts: list[tuple]) -> DataSplits:
     """Wrap three ``(x, y[, bytes])`` parts, already checked, into MNIST's :class:`DataSplits`."""
     datasets = [
         Dataset(f"mnist/{name}", *part[:2], MNIST_CLASSES, MNIST_IMAGE_SHAPE, *part[2:])
@@ -132,13 +198,15 @@ def _mnist_splits(parts: list[tuple]) -> DataSplits:
     return DataSplits("mnist", *datasets)
 
 
-def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, ...]:
+def _read_pair(
+    images_path: Path, labels_path: Path, cancel: CancelCheck | None
+) -> tuple[np.ndarray, ...]:
     """Read one images file and its labels file.
 
     Returns ``x`` (float64, the bytes × 1/255), ``y`` (int64) and the bytes themselves (n, 784).
     """
-    images = _read_idx(images_path, IDX_IMAGE_MAGIC, MNIST_IMAGE_SHAPE)
-    labels = _read_idx(labels_path, IDX_LABEL_MAGIC, ())
+    images = _read_idx(images_path, IDX_IMAGE_MAGIC, MNIST_IMAGE_SHAPE, cancel)
+    labels = _read_idx(labels_path, IDX_LABEL_MAGIC, (), cancel)
     if len(images) != len(labels):
         raise DataError(
             f"{images_path} holds {len(images)} images but {labels_path} holds "
@@ -153,26 +221,39 @@ def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, ...]:
             f"(MNIST labels are 0..{MNIST_CLASSES - 1})"
         )
     raw = images.reshape(len(images), -1)
-    # bytes × (1/255), not bytes / 255: training converts gathered bytes the same way, and a
-    # multiplication is several times faster than a division (they differ by one rounding at
-    # most, in 24 of the 256 byte values). 255 × (1/255) is exactly 1.
-    x = raw.astype(np.float64)
-    x *= 1.0 / 255.0
-    return x, labels.astype(np.int64), raw
+    return _to_floats(raw, cancel, images_path), labels.astype(np.int64), raw
+
+
+def _to_floats(raw: np.ndarray, cancel: CancelCheck | None, path: Path) -> np.ndarray:
+    """The bytes × (1/255) as float64, converted in blocks of rows between cancel checks.
+
+    bytes × (1/255), not bytes / 255: training converts gathered bytes the same way, and a
+    multiplication is several times faster than a division (they differ by one rounding at
+    most, in 24 of the 256 byte values). 255 × (1/255) is exactly 1.
+    """
+    x = np.empty(raw.shape, np.float64)
+    for start in range(0, len(raw), _CONVERT_ROWS):
+        check_cancel(cancel, str(path))
+        block = slice(start, start + _CONVERT_ROWS)
+        np.multiply(raw[block], 1.0 / 255.0, out=x[block])
+    return x
 
 
 @contextlib.contextmanager
 def _open_idx(path: Path):
-    """Open an IDX file; yield the stream and its size in bytes (``None`` for gzip)."""
-    if path.suffix == ".gz":
-        with gzip.open(path, "rb") as stream:
-            yield stream, None
-    else:
-        with open(path, "rb") as stream:
-            yield stream, os.fstat(stream.fileno()).st_size
+    """Open an IDX file (a regular file only); yield the stream and the file's size in bytes."""
+    with open_regular_file(path) as raw:
+        size = os.fstat(raw.fileno()).st_size
+        if path.suffix == ".gz":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                yield stream, size
+        else:
+            yield raw, size
 
 
-def _read_idx(path: Path, magic: int, item_shape: tuple[int, ...]) -> np.ndarray:
+def _read_idx(
+    path: Path, magic: int, item_shape: tuple[int, ...], cancel: CancelCheck | None
+) -> np.ndarray:
     """Read an IDX file of unsigned bytes whose items have ``item_shape``.
 
     Returns
@@ -180,24 +261,47 @@ def _read_idx(path: Path, magic: int, item_shape: tuple[int, ...]) -> np.ndarray
     numpy.ndarray
         uint8, shape ``(count, *item_shape)``.
     """
-    try:
-        with _open_idx(path) as (stream, size):
+    check_cancel(cancel, str(path))
+    compressed = path.suffix == ".gz"
+    with _open_idx(path) as (stream, size):
+        try:
             count = _read_header(stream, path, magic, item_shape)
             needed = count * math.prod(item_shape)
-            header_size = 4 + 4 * (1 + len(item_shape))
-            if size is not None and size - header_size != needed:
-                _raise_size_mismatch(path, count, needed, size - header_size)
-            payload = _read_bounded(stream, needed)
+            _check_size(path, count, needed, size, 4 + 4 * (1 + len(item_shape)), compressed)
+            payload = _read_payload(stream, needed, cancel, path)
             if len(payload) < needed:
                 _raise_size_mismatch(path, count, needed, len(payload))
             if stream.read(1):
-                raise DataError(f"{path} has data after the {count} items its header announces")
-    except (EOFError, zlib.error, OSError) as exc:
-        problem = (
-            "is truncated or not a valid gzip file" if path.suffix == ".gz" else "cannot be read"
+                raise DataError(_overflow_message(path, count, needed, compressed))
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise DataError(f"{path} is truncated or not a valid gzip file: {exc}") from exc
+        except OSError as exc:
+            raise os_error(path, exc, "read") from exc
+    return payload.reshape(count, *item_shape)
+
+
+def _check_size(
+    path: Path, count: int, needed: int, size: int, header_size: int, compressed: bool
+) -> None:
+    """Refuse, before reading any data, a header that announces more than the file can hold."""
+    if not compressed:
+        if size - header_size != needed:
+            _raise_size_mismatch(path, count, needed, size - header_size)
+    elif needed + header_size > _MAX_DEFLATE_RATIO * size:
+        raise DataError(
+            f"{path} is truncated: its header announces {count:,} items ({needed:,} bytes), "
+            f"more than a gzip file of {size:,} bytes can hold"
         )
-        raise DataError(f"{path} {problem}: {exc}") from exc
-    return np.frombuffer(payload, dtype=np.uint8).reshape(count, *item_shape)
+
+
+def _overflow_message(path: Path, count: int, needed: int, compressed: bool) -> str:
+    """The message for data that goes on past what the header announced."""
+    if compressed:
+        return (
+            f"{path} decompresses to more than the {count:,} items ({needed:,} bytes) its header "
+            "announces; it is damaged or a decompression bomb, and was not read further"
+        )
+    return f"{path} has data after the {count:,} items its header announces"
 
 
 def _read_header(stream: BinaryIO, path: Path, magic: int, item_shape: tuple[int, ...]) -> int:
@@ -223,6 +327,13 @@ def _read_header(stream: BinaryIO, path: Path, magic: int, item_shape: tuple[int
             f"{path}: images are {found_shape} pixels; MNIST images are "
             f"{item_shape[0]}×{item_shape[1]}"
         )
+    needed = count * math.prod(item_shape)
+    if needed > MAX_IDX_BYTES:
+        raise DataError(
+            f"{path}: header claims {count:,} items ({needed:,} bytes), more than the "
+            f"{MAX_IDX_BYTES:,} bytes bpstudio reads from one file; the file is damaged or "
+            "not MNIST"
+        )
     return count
 
 
@@ -234,16 +345,24 @@ def _read_exactly(stream: BinaryIO, size: int, path: Path) -> bytes:
     return data
 
 
-def _read_bounded(stream: BinaryIO, needed: int) -> bytes:
-    """Read up to ``needed`` bytes in chunks, so that memory grows only with real data."""
-    chunks = []
-    while needed > 0:
-        chunk = stream.read(min(needed, _CHUNK))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        needed -= len(chunk)
-    return b"".join(chunks)
+def _read_payload(
+    stream: BinaryIO, needed: int, cancel: CancelCheck | None, path: Path
+) -> np.ndarray:
+    """Read up to ``needed`` bytes in chunks into one array, checking ``cancel`` between them.
+
+    ``needed`` was checked against what the file can hold, so the array is never larger than
+    the data could be; a stream that ends early gives a shorter array.
+    """
+    out = np.empty(needed, np.uint8)
+    done = 0
+    with memoryview(out) as view:
+        while done < needed:
+            check_cancel(cancel, str(path))
+            got = stream.readinto(view[done : done + _CHUNK])
+            if not got:
+                break
+            done += got
+    return out[:done]
 
 
 def _raise_size_mismatch(path: Path, count: int, needed: int, available: int) -> None:
@@ -256,87 +375,3 @@ def _raise_size_mismatch(path: Path, count: int, needed: int, available: int) ->
     raise DataError(
         f"{path} has {available - needed:,} bytes after the {count:,} items its header announces"
     )
-
-
-def load_mnist_pickle(path: str | os.PathLike[str]) -> DataSplits:
-    """Load the book's ``mnist.pkl.gz`` (or the same pickle uncompressed).
-
-    The file is a Python 2 pickle of ``(training, validation, test)``, each an ``(images,
-    labels)`` pair with images float32 of shape ``(n, 784)`` in ``[0, 1]`` and labels int64 of
-    shape ``(n,)``. Only the globals that NumPy arrays need may be loaded; anything else (a
-    function, a class) is refused before it can run.
-
-    Parameters
-    ----------
-    path : path-like
-        The pickle, gzip-compressed or not (recognised by its first bytes, not its name).
-
-    Returns
-    -------
-    DataSplits
-        ``"mnist"``, with the book's three parts as they are in the file (50,000 / 10,000 /
-        10,000 images for the real one), ``x`` in float64, image shape ``(28, 28)``.
-
-    Raises
-    ------
-    DataError
-        If the file is missing, is not a pickle, asks for a forbidden global, or does not hold
-        the structure above; the message names the file and the problem.
-    """
-    path = Path(path).expanduser()
-    data = load_numpy_pickle(path)
-    if not (isinstance(data, tuple | list) and len(data) == 3):
-        raise DataError(
-            f"{path}: expected a tuple (training, validation, test) as in the book's "
-            f"mnist.pkl.gz, found {_describe(data)}"
-        )
-    parts = zip(_SPLIT_NAMES, data, strict=True)
-    return _mnist_splits([_check_part(path, name, part) for name, part in parts])
-
-
-def _check_part(path: Path, name: str, part: object) -> tuple[np.ndarray, np.ndarray]:
-    """Check one ``(images, labels)`` pair of the book's pickle; return it as float64/int64."""
-    if not (isinstance(part, tuple | list) and len(part) == 2):
-        raise DataError(
-            f"{path}: the {name} part should be (images, labels), found {_describe(part)}"
-        )
-    images, labels = part
-    width = math.prod(MNIST_IMAGE_SHAPE)
-    if not (
-        isinstance(images, np.ndarray)
-        and images.dtype.kind == "f"
-        and images.ndim == 2
-        and images.shape[1] == width
-    ):
-        raise DataError(
-            f"{path}: {name} images should be a float array of shape (n, {width}), "
-            f"found {_describe(images)}"
-        )
-    if not (isinstance(labels, np.ndarray) and labels.dtype.kind in "iu" and labels.ndim == 1):
-        raise DataError(
-            f"{path}: {name} labels should be an integer array of shape (n,), "
-            f"found {_describe(labels)}"
-        )
-    if len(images) != len(labels) or len(labels) == 0:
-        raise DataError(
-            f"{path}: the {name} part holds {len(images)} images and {len(labels)} labels; "
-            "the counts must agree and not be zero"
-        )
-    # "not (inside)" so that NaN, which fails every comparison, is refused too.
-    if not (images.min() >= 0.0 and images.max() <= 1.0):
-        raise DataError(f"{path}: {name} images have values outside [0, 1]")
-    if labels.min() < 0 or labels.max() >= MNIST_CLASSES:
-        raise DataError(
-            f"{path}: {name} labels run from {labels.min()} to {labels.max()}; "
-            f"MNIST labels are 0..{MNIST_CLASSES - 1}"
-        )
-    return images.astype(np.float64), labels.astype(np.int64)
-
-
-def _describe(value: object) -> str:
-    """Say in a few words what ``value`` is, for an error message."""
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
-    if isinstance(value, tuple | list):
-        return f"a {type(value).__name__} of length {len(value)}"
-    return f"a {type(value).__name__}"

@@ -7,7 +7,9 @@ from pathlib import Path
 from bpstudio.core.data.builtin import TOY_SETS, load_digits, make_toy
 from bpstudio.core.data.dataset import DataSplits
 from bpstudio.core.data.download import mnist_cache_dir
-from bpstudio.core.data.mnist import load_mnist_idx, load_mnist_pickle, mnist_files_present
+from bpstudio.core.data.files import CancelCheck, check_cancel
+from bpstudio.core.data.mnist import load_mnist_idx, mnist_files_present
+from bpstudio.core.data.mnist_pickle import load_mnist_pickle
 from bpstudio.core.errors import DataError
 
 DATASET_CHOICES: tuple[str, ...] = ("digits", "mnist", *TOY_SETS)
@@ -19,7 +21,7 @@ _ACCEPTED = (
 )
 
 
-def load_dataset(spec: str, seed: int = 0) -> DataSplits:
+def load_dataset(spec: str, seed: int = 0, *, cancel: CancelCheck | None = None) -> DataSplits:
     """Load the data set that ``spec`` names.
 
     Parameters
@@ -32,6 +34,10 @@ def load_dataset(spec: str, seed: int = 0) -> DataSplits:
     seed : int, default 0
         Seed for the digits' split and the toy sets' points. MNIST's split is fixed (the
         book's), so the seed does not change it.
+    cancel : callable, optional
+        Polled before the load and, for MNIST, between chunks of about a megabyte of reading,
+        decompressing and converting; when it returns True the load stops. A thread that loads
+        data passes a flag here instead of ever being terminated.
 
     Returns
     -------
@@ -41,26 +47,30 @@ def load_dataset(spec: str, seed: int = 0) -> DataSplits:
     ------
     DataError
         If ``spec`` is none of the above (the message lists what is accepted), if MNIST has not
-        been downloaded (the message says how to get it), or if a file is missing or bad.
+        been downloaded (the message says how to get it), or if a file is missing or bad
+        (including a folder, FIFO or device where a file should be: refused before opening).
+    Cancelled
+        If ``cancel`` returned True.
     """
+    check_cancel(cancel, spec)
     name = spec.strip()
     if name.lower() == "digits":
         return load_digits(seed)
     if name.lower() in TOY_SETS:
         return make_toy(name.lower(), seed=seed)
     if name.lower() == "mnist":
-        return _load_cached_mnist()
+        return _load_cached_mnist(cancel)
     if name.lower().startswith("mnist:"):
         folder = name[len("mnist:") :].strip()
         if not folder:
             raise DataError("mnist: needs a folder after the colon, as in mnist:~/data/mnist")
-        return load_mnist_idx(Path(folder).expanduser())
+        return load_mnist_idx(Path(folder).expanduser(), cancel=cancel)
     if name.lower().endswith((".pkl.gz", ".pkl")):
-        return load_mnist_pickle(Path(name).expanduser())
+        return load_mnist_pickle(Path(name).expanduser(), cancel=cancel)
     raise DataError(f"unknown data set {spec!r}; use {_ACCEPTED}")
 
 
-def _load_cached_mnist() -> DataSplits:
+def _load_cached_mnist(cancel: CancelCheck | None) -> DataSplits:
     """Load MNIST from the download cache, or explain how to put it there."""
     folder = mnist_cache_dir()
     if not mnist_files_present(folder):
@@ -69,4 +79,4 @@ def _load_cached_mnist() -> DataSplits:
             "to download it (about 11 MB), or use mnist:<folder> for a folder that already "
             "holds the four files"
         )
-    return load_mnist_idx(folder)
+    return load_mnist_idx(folder, cancel=cancel)

@@ -1,33 +1,47 @@
-"""Unpickling that loads NumPy arrays and refuses everything else.
+"""Unpickling that loads bounded NumPy arrays of numbers and refuses everything else.
 
 A pickle is a small program: loading one can call any function it names, so a data file found
-on the web could run code. :func:`load_numpy_pickle` resolves only the few globals that NumPy
-arrays, dtypes and scalars are rebuilt from, and raises :class:`DataError` for any other name
-before it can be called. It also caps how much data a file may unpack to.
+on the web could run code, and even NumPy's own array constructors, called with a shape the
+file made up, could allocate gigabytes from a few bytes. :func:`load_numpy_pickle` therefore
+resolves only the few globals that arrays of numbers are rebuilt from, and each of them is a
+checked stand-in: a dtype must be one MNIST uses (float32, float64, uint8, int32, int64), and an
+array's shape times its item size must equal the bytes the file actually holds for it. Any other
+name is refused before it can be called. The whole file may unpack to at most
+:data:`MAX_PICKLE_BYTES`, and a load can be cancelled between chunks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import math
 import os
 import pickle
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from bpstudio.core.errors import DataError
+from bpstudio.core.data.files import CancelCheck, check_cancel, open_regular_file, os_error
+from bpstudio.core.errors import BpstudioError, DataError
 
-MAX_PICKLE_BYTES = 1 << 30
+MAX_PICKLE_BYTES = 512 << 20
 """Most bytes a pickle may unpack to (the book's ``mnist.pkl.gz`` unpacks to about 220 MB)."""
+
+ARRAY_DTYPES = ("f4", "f8", "u1", "i4", "i8")
+"""The item types an array in a data pickle may have (as ``dtype.str`` without byte order)."""
 
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def load_numpy_pickle(path: str | os.PathLike[str]) -> object:
+class _Refused(Exception):
+    """A checked stand-in refused what the pickle asked for; the message omits the file name."""
+
+
+def load_numpy_pickle(path: str | os.PathLike[str], *, cancel: CancelCheck | None = None) -> object:
     """Unpickle ``path``, which may hold only (nested tuples and lists of) NumPy arrays.
 
     Python 2 pickles, such as the book's ``mnist.pkl.gz``, are read with ``encoding="latin1"``,
@@ -37,65 +51,101 @@ def load_numpy_pickle(path: str | os.PathLike[str]) -> object:
     ----------
     path : path-like
         The pickle, gzip-compressed or not (recognised by its first two bytes, not its name).
+    cancel : callable, optional
+        Polled between chunks of about a megabyte; when it returns True the load stops.
 
     Returns
     -------
     object
-        What the pickle holds.
+        What the pickle holds; its arrays are plain :class:`numpy.ndarray`.
 
     Raises
     ------
     DataError
-        If the file is missing or unreadable, is not a pickle, is damaged, names a global other
-        than NumPy's array-building ones, or unpacks to more than :data:`MAX_PICKLE_BYTES`.
+        If the file is missing, not a regular file, unreadable, is not a pickle, is damaged,
+        names a global other than NumPy's array-building ones, describes an array with another
+        item type or more bytes than it holds, or unpacks to more than :data:`MAX_PICKLE_BYTES`.
+    Cancelled
+        If ``cancel`` returned True.
     """
     path = Path(path)
     try:
-        with open(path, "rb") as raw:
+        with open_regular_file(path) as raw:
             compressed = raw.read(2) == _GZIP_MAGIC
             raw.seek(0)
             opener = (
                 gzip.GzipFile(fileobj=raw, mode="rb") if compressed else contextlib.nullcontext(raw)
             )
             with opener as stream:
-                return _NumpyOnlyUnpickler(_BoundedReader(stream, path), path).load()
-    except DataError:
+                reader = _BoundedReader(stream, path, cancel)
+                return _plain(_NumpyOnlyUnpickler(reader, path).load())
+    except BpstudioError:
         raise
-    except FileNotFoundError as exc:
-        raise DataError(f"{path} does not exist") from exc
-    # Unpickling damaged or foreign data can fail in many ways (UnpicklingError, EOFError,
-    # ValueError, TypeError, MemoryError, zlib and gzip errors ...): to the user they all mean
-    # the same, so all become the same DataError, which keeps the original as its cause.
+    except _Refused as exc:
+        raise DataError(f"{path}: {exc}") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path} is not a valid data pickle ({_one_line(exc)})") from exc
+    except MemoryError as exc:
+        raise DataError(f"{path}: not enough memory to unpack it") from exc
+    except OSError as exc:
+        raise os_error(path, exc, "read") from exc
+    # Unpickling damaged or foreign data can fail in many ways (UnpicklingError, ValueError,
+    # TypeError ...): to the user they all mean the same, so all become the same DataError,
+    # which keeps the original as its cause.
     except Exception as exc:
-        raise DataError(f"{path} is not a valid data pickle ({type(exc).__name__}: {exc})") from exc
+        raise DataError(f"{path} is not a valid data pickle ({_one_line(exc)})") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` of ``exc`` on one line, for an error message."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def _plain(value: object) -> object:
+    """``value`` with every checked array turned into a plain ndarray (a view, no copy)."""
+    if isinstance(value, _CheckedArray):
+        return value.view(np.ndarray)
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 class _BoundedReader:
     """File-like view of ``stream`` that delivers at most :data:`MAX_PICKLE_BYTES` bytes.
 
-    It guards against a small gzip file that expands to gigabytes, and reads in chunks so that
-    memory grows only with the data actually there, whatever length a pickle opcode claims.
+    It guards against a small gzip file that expands to gigabytes, refuses at once a read
+    longer than what is left, reads in chunks so that memory grows only with the data actually
+    there, and polls ``cancel`` between chunks.
     """
 
-    def __init__(self, stream: BinaryIO, path: Path) -> None:
+    def __init__(self, stream: BinaryIO, path: Path, cancel: CancelCheck | None) -> None:
         self._stream = stream
         self._path = path
+        self._cancel = cancel
         self._left = MAX_PICKLE_BYTES
+
+    def _too_large(self) -> DataError:
+        return DataError(
+            f"{self._path} unpacks to more than {MAX_PICKLE_BYTES:,} bytes; "
+            "it is not a data pickle bpstudio can use"
+        )
 
     def _count(self, data: bytes) -> bytes:
         self._left -= len(data)
         if self._left < 0:
-            raise DataError(
-                f"{self._path} unpacks to more than {MAX_PICKLE_BYTES:,} bytes; "
-                "it is not a data pickle bpstudio can use"
-            )
+            raise self._too_large()
         return data
 
     def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0 or size > self._left:
+        if size is None or size < 0:
             size = self._left + 1
+        elif size > self._left:
+            raise self._too_large()
         chunks = []
         while size > 0:
+            check_cancel(self._cancel, str(self._path))
             chunk = self._stream.read(min(size, _CHUNK))
             if not chunk:
                 break
@@ -104,16 +154,17 @@ class _BoundedReader:
         return self._count(b"".join(chunks))
 
     def readline(self, size: int | None = -1) -> bytes:
+        check_cancel(self._cancel, str(self._path))
         return self._count(self._stream.readline(self._left + 1))
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals NumPy arrays need; any other raises DataError."""
+    """Unpickler that resolves only checked stand-ins for NumPy's array-building globals."""
 
     def __init__(self, file: _BoundedReader, path: Path) -> None:
         super().__init__(file, encoding="latin1")
         self._path = path
-        self._allowed = _numpy_globals(self._latin1_encode)
+        self._allowed = _numpy_globals()
 
     def find_class(self, module: str, name: str) -> object:
         try:
@@ -124,30 +175,137 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
                 "only hold NumPy arrays (this file could run code when loaded: do not trust it)"
             ) from None
 
-    def _latin1_encode(self, text: object, encoding: str = "latin1") -> bytes:
-        """Stand-in for ``_codecs.encode``, which Python 3 uses to pickle bytes (protocol 2)."""
-        if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-            raise DataError(f"{self._path}: refused to call _codecs.encode with {encoding!r}")
-        return text.encode("latin1")
+
+# --- the checked stand-ins -------------------------------------------------------------------
 
 
-def _numpy_globals(encode: Callable[..., bytes]) -> dict[tuple[str, str], object]:
-    """Map the ``(module, name)`` pairs that array pickles refer to onto the real objects.
+def _check_dtype(dtype: object) -> np.dtype:
+    """Return ``dtype`` if it is one of :data:`ARRAY_DTYPES` (either byte order), else refuse."""
+    if not (
+        isinstance(dtype, np.dtype)
+        and dtype.fields is None
+        and dtype.subdtype is None
+        and dtype.str[1:] in ARRAY_DTYPES
+    ):
+        raise _Refused(
+            f"refused an array of item type {dtype}; a data pickle may hold arrays of "
+            "float32, float64, uint8, int32 or int64 only"
+        )
+    return dtype
 
-    NumPy 2 moved ``numpy.core`` to ``numpy._core``; the book's file names the old module, and
-    importing that now warns, so both names map straight onto the objects, which are found
-    through NumPy's own ``__reduce__`` methods rather than by importing private modules.
+
+def _check_shape(shape: object) -> tuple[int, ...]:
+    if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
+        raise _Refused(f"refused an array of shape {shape!r}; a shape is a tuple of counts")
+    return shape
+
+
+def _check_bytes(shape: tuple[int, ...], dtype: np.dtype, held: int) -> None:
+    """Refuse an array whose shape needs other than the ``held`` bytes the file holds for it."""
+    needed = math.prod(shape) * dtype.itemsize
+    if needed != held:
+        raise _Refused(
+            f"an array of shape {shape} and item type {dtype} needs {needed:,} bytes, but the "
+            f"file holds {held:,} bytes for it; the file is damaged or forged"
+        )
+
+
+class _ArrayType:
+    """What the name ``numpy.ndarray`` resolves to: only ``_reconstruct`` may use it."""
+
+    def __new__(cls, *args: object, **kwargs: object) -> _ArrayType:
+        raise _Refused("refused to call numpy.ndarray directly; arrays are rebuilt from their data")
+
+
+class _CheckedArray(np.ndarray):
+    """An array rebuilt by ``_reconstruct``: its state is checked before NumPy applies it."""
+
+    def __setstate__(self, state: object) -> None:
+        if not (isinstance(state, tuple) and len(state) in (4, 5)):
+            raise _Refused("refused an array whose pickled state is not NumPy's")
+        shape, dtype, _, data = state[-4:]
+        dtype = _check_dtype(dtype)
+        if not isinstance(data, bytes | bytearray | str):
+            raise _Refused("refused an array that holds Python objects instead of numbers")
+        _check_bytes(_check_shape(shape), dtype, len(data))
+        super().__setstate__(state)
+
+
+def _reconstruct(subtype: object, shape: object, typecode: object) -> _CheckedArray:
+    """Stand-in for ``numpy.core.multiarray._reconstruct``: an empty array to be filled."""
+    if subtype is not _ArrayType or shape != (0,):
+        raise _Refused("refused an array reconstruction that is not NumPy's")
+    return np.ndarray.__new__(_CheckedArray, (0,), np.int8)
+
+
+def _frombuffer(buf: object, dtype: object, shape: object, order: object) -> np.ndarray:
+    """Stand-in for ``numpy.core.numeric._frombuffer`` (protocol 5): data, item type, shape."""
+    dtype = _check_dtype(dtype)
+    if not isinstance(buf, bytes | bytearray | pickle.PickleBuffer) or order not in ("C", "F"):
+        raise _Refused("refused an array buffer that is not NumPy's")
+    with memoryview(buf) as view:
+        held = view.nbytes
+    _check_bytes(_check_shape(shape), dtype, held)
+    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
+
+
+def _dtype(name: object, align: object = False, copy: object = True) -> np.dtype:
+    """Stand-in for ``numpy.dtype``: only the item types of :data:`ARRAY_DTYPES`.
+
+    Always a copy, so that the pickle's ``__setstate__`` can never change NumPy's own dtypes.
     """
-    reconstruct = np.empty(0).__reduce__()[0]
+    if not (isinstance(name, str) and name in ARRAY_DTYPES):
+        raise _Refused(
+            f"refused the item type {name!r}; a data pickle may hold arrays of float32, "
+            "float64, uint8, int32 or int64 only"
+        )
+    return np.dtype(name, bool(align), True)
+
+
+def _scalar_maker() -> Callable[[object, object], object]:
     scalar = np.float64(0).__reduce__()[0]
-    frombuffer = np.empty(1).__reduce_ex__(5)[0]
+
+    def make_scalar(dtype: object, data: object) -> object:
+        """Stand-in for ``numpy.core.multiarray.scalar``: one number of an allowed type."""
+        dtype = _check_dtype(dtype)
+        if not (isinstance(data, bytes | str) and len(data) == dtype.itemsize):
+            raise _Refused(f"refused a {dtype} number that is not {dtype.itemsize} bytes long")
+        return scalar(dtype, data)
+
+    return make_scalar
+
+
+def _empty_bytes(*args: object) -> bytes:
+    """Stand-in for ``bytes``, which protocol 2 calls with no argument for ``b""``."""
+    if args:
+        raise _Refused("refused to call bytes with arguments; only b'' is built that way")
+    return b""
+
+
+def _latin1_encode(text: object, encoding: str = "latin1") -> bytes:
+    """Stand-in for ``_codecs.encode``, which Python 3 uses to pickle bytes (protocol 2)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise _Refused(f"refused to call _codecs.encode with {encoding!r}")
+    return text.encode("latin1")
+
+
+def _numpy_globals() -> dict[tuple[str, str], object]:
+    """Map the ``(module, name)`` pairs that array pickles refer to onto the checked stand-ins.
+
+    NumPy 2 moved ``numpy.core`` to ``numpy._core``; the book's file names the old module, so
+    both names map onto the same stand-ins. ``bytes`` is named ``__builtin__.bytes`` by
+    protocol 2 (an empty array's data) and ``builtins.bytes`` in Python 3's own names.
+    """
     allowed: dict[tuple[str, str], object] = {
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("_codecs", "encode"): encode,
+        ("numpy", "ndarray"): _ArrayType,
+        ("numpy", "dtype"): _dtype,
+        ("_codecs", "encode"): _latin1_encode,
+        ("__builtin__", "bytes"): _empty_bytes,
+        ("builtins", "bytes"): _empty_bytes,
     }
+    make_scalar = _scalar_maker()
     for package in ("numpy.core", "numpy._core"):
-        allowed[(f"{package}.multiarray", "_reconstruct")] = reconstruct
-        allowed[(f"{package}.multiarray", "scalar")] = scalar
-        allowed[(f"{package}.numeric", "_frombuffer")] = frombuffer
+        allowed[(f"{package}.multiarray", "_reconstruct")] = _reconstruct
+        allowed[(f"{package}.multiarray", "scalar")] = make_scalar
+        allowed[(f"{package}.numeric", "_frombuffer")] = _frombuffer
     return allowed
