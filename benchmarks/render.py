@@ -1,5 +1,7 @@
 """How long does one frame of the network view take? Run: ``python3 benchmarks/render.py``.
 
+``python3 benchmarks/render.py 784,300,100,10`` times only the cases whose sizes are given.
+
 For each architecture the view (1280 x 800) is warmed up, then for ``FRAMES`` frames it gets new
 weights, new node values and a new input image and is painted. Two ways of forcing the paint are
 timed: ``repaint`` (process the queued scene update, then ``QWidget.repaint()``, which paints
@@ -23,7 +25,13 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bpstudio.gui.network_view import NetworkView  # noqa: E402
 
-CASES = (([64, 16, 10], (8, 8)), ([784, 30, 10], (28, 28)), ([784, 100, 10], (28, 28)))
+CASES = (
+    ([64, 16, 10], (8, 8)),
+    ([784, 30, 10], (28, 28)),
+    ([784, 100, 10], (28, 28)),
+    ([784, 300, 100, 10], (28, 28)),
+    ([784, 1000, 10], (28, 28)),
+)
 FRAMES = 50
 WARMUP = 5
 POOL = 6  # distinct random frames, cycled
@@ -130,7 +138,9 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     rng = np.random.default_rng(20240601)
     print(f"Network view frame time, {FRAMES} frames per case, window 1280 x 800")
-    ok = [run_case(app, sizes, shape, rng) for sizes, shape in CASES]
+    wanted = {tuple(int(n) for n in arg.split(",")) for arg in sys.argv[1:]}
+    cases = [(s, shape) for s, shape in CASES if not wanted or tuple(s) in wanted]
+    ok = [run_case(app, sizes, shape, rng) for sizes, shape in cases]
     verdict = "PASS" if all(ok) else "FAIL"
     print(f"\ntarget <= {TARGET_MS:g} ms per frame (median, update+paint): {verdict}")
     return 0

@@ -231,24 +231,28 @@ class DivergingMap:
     def index(self, values, out: np.ndarray | None = None, work: np.ndarray | None = None):
         """Return the LUT bin of each value (``intp``), optionally into preallocated arrays.
 
+        The bin is ``floor(v * HALF / scale + HALF + 0.5)`` clipped to ``[0, N_BINS - 1]``
+        (round half up); NaN maps to the zero bin.
+
         Parameters
         ----------
         values : array_like
-            Values to map; NaN maps to the zero bin.
+            Values to map.
         out : numpy.ndarray, optional
             ``intp`` array of the same shape to receive the bins.
         work : numpy.ndarray, optional
-            ``float64`` scratch array of the same shape (avoids an allocation per frame).
+            Scratch array of the same shape, ``float64`` or ``float32`` (avoids an allocation per
+            frame; ``float32`` halves the memory traffic of the 794,000 edges of [784, 1000, 10]).
         """
         v = np.asarray(values, dtype=float)
         f = np.multiply(v, HALF / self.scale, out=work)
-        np.rint(f, out=f)
-        np.clip(f, -HALF, HALF, out=f)  # ±inf end at the end bins; NaN stays NaN
-        np.putmask(f, np.isnan(f), 0.0)  # (np.nan_to_num is several times slower per frame)
-        f += HALF
+        f += HALF + 0.5
+        np.clip(f, 0.0, len(self.lut) - 0.5, out=f)  # ±inf end at the end bins; NaN stays NaN
+        if np.isnan(np.add.reduce(f, axis=None)):  # one cheap pass; masks only when needed
+            np.putmask(f, np.isnan(f), HALF + 0.5)
         if out is None:
             return f.astype(np.intp)
-        np.copyto(out, f, casting="unsafe")
+        np.copyto(out, f, casting="unsafe")  # truncation is floor: f >= 0
         return out
 
     def rgba(self, values) -> np.ndarray:

@@ -157,17 +157,29 @@ class EdgeColours:
         self.map = DivergingMap(1.0, edge_lut())
         self._faded32 = pack_rgb32(blend(self.map.lut, FADE_KEEP))
         self._work = np.empty(n_edges)
+        self._work32 = np.empty(n_edges, np.float32)  # bins need no more: halves the traffic
         self._abs = np.empty(n_edges)
         self.fraction: float | None = None
         self.focus: np.ndarray | None = None
         self.has_weights = False
 
-    def set_weights(self, flat: np.ndarray) -> None:
-        """Copy the weights (``(n_edges,)``, global order), rescale and recolour."""
-        np.copyto(self.weights, flat)
+    def set_weights(self, flat) -> None:
+        """Copy the weights, rescale and recolour.
+
+        ``flat`` is ``(n_edges,)`` in global order, or the sequence of matrices ``w^l`` whose
+        concatenated ``ravel()`` is that (copied straight in, without a concatenated copy).
+        """
+        if isinstance(flat, np.ndarray):
+            np.copyto(self.weights, flat)
+        else:
+            start = 0
+            for w in flat:
+                stop = start + np.size(w)
+                np.copyto(self.weights[start:stop], np.ravel(w))
+                start = stop
         self.has_weights = True
         self.map = self.map.rescaled(nice_ceiling(robust_scale(self.weights)))
-        self.map.index(self.weights, out=self.bins, work=self._work)
+        self.map.index(self.weights, out=self.bins, work=self._work32)
         self.recolour()
 
     def recolour(self) -> None:
@@ -365,9 +377,9 @@ class EdgeRasterItem(pg.GraphicsObject):
             slope = (y1 - y0) / (x1 - x0)
             xa, xb = sorted(sx * lay.span_x[p] + dx)
             ids, thick = (order + 1).astype(np.int32), line_thickness(stop - start)
-            if p == 0 and lay.image_rect is not None:
-                # Edges that leave the image through its top or bottom show before its right side.
-                _, top, _, height = lay.image_rect
+            if lay.grids and lay.grids[p] is not None:
+                # Edges that leave a grid through its top or bottom show before its right side.
+                _, top, _, height = lay.grids[p].rect
                 top, bottom = sorted((sy * top + dy, sy * (top + height) + dy))
                 y_right = y0 + slope * (xa - x0)
                 out = (y_right < top) | (y_right > bottom)

@@ -68,8 +68,8 @@ class LayerDecorations:
         if not 1 <= l <= len(lay.sizes):
             raise IndexError(f"no layer l = {l} (1 <= l <= {len(lay.sizes)})")
         _, top, _, bottom = lay.bounds()
-        image = l == 1 and lay.image_rect is not None
-        half = lay.image_rect[2] / 2 + 4 if image else 3 * float(lay.radius[l - 1]) + 4
+        grid = lay.grids[l - 1]
+        half = grid.width / 2 + 4 if grid is not None else 3 * float(lay.radius[l - 1]) + 4
         x = float(lay.x[l - 1])
         self._band.setRect(QRectF(x - half, top - 4, 2 * half, bottom - top + 8))
         self._band.setVisible(True)

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
 
-from bpstudio.gui.colors import NEUTRAL_GREY, diverging_lut, pack_rgb32
+from bpstudio.gui.colors import BACKGROUND, NEUTRAL_GREY, diverging_lut, pack_rgb32
 
 INK = QColor(40, 40, 40)
 OUTLINE = QColor(110, 110, 110)
@@ -48,10 +48,9 @@ class NodeItem(pg.GraphicsObject):
         self._sprite_cache: list[dict] = []  # per layer: fill -> QPixmap at the current zoom
 
     def set_layout(self, layout) -> None:
-        """Take node centres and radii from a :class:`NetworkLayout` (skips an image input)."""
+        """Take node centres and radii from a :class:`NetworkLayout` (not the grid layers)."""
         self.prepareGeometryChange()
-        first = 1 if layout.image_shape is not None else 0
-        self._layers = list(range(first, len(layout.sizes)))
+        self._layers = [i for i, g in enumerate(layout.grids) if g is None]
         self._centres = [
             [QPointF(x, y) for x, y in layout.centres[i].tolist()] for i in self._layers
         ]
@@ -160,32 +159,48 @@ class NodeItem(pg.GraphicsObject):
         return pixmap
 
 
-class InputImageItem(pg.GraphicsObject):
-    """The input layer as an image grid: one cell per input neuron, row-major."""
+class CellGridItem(pg.GraphicsObject):
+    """A layer drawn as a grid of cells, one per neuron, row-major (an image input, a large layer).
+
+    Cells past the layer's ``n`` neurons (a last row not filled) show the background.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._rect = QRectF()
         self._shape = (1, 1)
+        self._n = 1
         self._rgba = np.zeros((1, 1, 4), np.uint8)
         self._rgb32 = np.zeros((1, 1), np.uint32)
         self._qimage: QImage | None = None
         self._marks: list[int] = []
         self._emphasis: dict[int, QPen] = {}
+        #: Colour of every cell when there is nothing to show (the input before any example).
+        self.empty = np.array([235, 235, 235, 255], np.uint8)
+        #: Draw circles instead of square cells once a cell is this many pixels wide (``None``:
+        #: always cells, as for an image input).
+        self.circles_from_px: float | None = None
 
-    def set_geometry(self, rect: tuple[float, float, float, float], shape: tuple[int, int]) -> None:
-        """Place a grid of ``shape = (rows, cols)`` cells in ``rect = (left, top, w, h)``."""
+    def set_geometry(
+        self, rect: tuple[float, float, float, float], shape: tuple[int, int], n: int | None = None
+    ) -> None:
+        """Place ``n`` cells (all by default) of a ``shape = (rows, cols)`` grid in ``rect``.
+
+        ``rect`` is ``(left, top, width, height)`` in data coordinates.
+        """
         self.prepareGeometryChange()
         self._rect, self._shape = QRectF(*rect), shape
+        self._n = shape[0] * shape[1] if n is None else int(n)
         self._marks, self._emphasis = [], {}
         self.set_rgba(None)
 
     def set_rgba(self, rgba: np.ndarray | None) -> None:
-        """Show ``(rows * cols, 4)`` opaque ``uint8`` colours, or a light grey if ``None``."""
+        """Show ``(n, 4)`` opaque ``uint8`` colours (one per cell), or ``empty`` if ``None``."""
         rows, cols = self._shape
-        if rgba is None:
-            rgba = np.tile(np.array([235, 235, 235, 255], np.uint8), (rows * cols, 1))
-        self._rgba = np.ascontiguousarray(rgba.reshape(rows, cols, 4))
+        full = np.empty((rows * cols, 4), np.uint8)
+        full[:] = (*BACKGROUND, 255)
+        full[: self._n] = self.empty if rgba is None else np.reshape(rgba, (self._n, 4))
+        self._rgba = full.reshape(rows, cols, 4)
         # Opaque 0xFFRRGGBB pixels: Qt scales those up without blending, ~4x faster per frame.
         self._rgb32 = pack_rgb32(self._rgba.reshape(-1, 4)).reshape(rows, cols)
         self._qimage = QImage(self._rgb32, cols, rows, 4 * cols, QImage.Format.Format_RGB32)
@@ -221,17 +236,38 @@ class InputImageItem(pg.GraphicsObject):
     def paint(self, painter: QPainter, *args) -> None:
         if self._qimage is None:
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # crisp cells
-        painter.drawImage(self._rect, self._qimage)
+        cell_px = abs(painter.worldTransform().m11()) * self._rect.width() / self._shape[1]
+        circles = self.circles_from_px is not None and cell_px >= self.circles_from_px
+        if circles:
+            self._paint_circles(painter)
+        else:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # crisp
+            painter.drawImage(self._rect, self._qimage)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(_cosmetic_pen(OUTLINE, 1.0))
         painter.drawRect(self._rect)
+        outline = painter.drawEllipse if circles else painter.drawRect
         painter.setPen(_cosmetic_pen(RING, 1.2, Qt.PenStyle.DotLine))
         for k in self._marks:
-            painter.drawRect(self.cell_rect(k))
+            outline(self.cell_rect(k))
         for k, pen in self._emphasis.items():
             painter.setPen(pen)
-            painter.drawRect(self.cell_rect(k))
+            outline(self.cell_rect(k))
+
+    def _paint_circles(self, painter: QPainter) -> None:
+        """Zoomed in: each neuron as a circle in its cell (only the cells in view are drawn)."""
+        painter.fillRect(self._rect, QColor(*BACKGROUND))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(_cosmetic_pen(OUTLINE, 1.0))
+        seen = painter.worldTransform().inverted()[0].mapRect(QRectF(painter.viewport()))
+        colours = self._rgba.reshape(-1, 4)
+        for k in range(self._n):
+            cell = self.cell_rect(k)
+            if not seen.intersects(cell):
+                continue
+            painter.setBrush(QColor(*(int(c) for c in colours[k, :3])))
+            r = 0.42 * cell.width()
+            painter.drawEllipse(cell.center(), r, r)
 
 
 class SelectedEdgeItem(pg.GraphicsObject):

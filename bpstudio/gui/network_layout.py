@@ -11,10 +11,14 @@ Conventions
   edge ``e = offsets[l - 2] + j * n_(l-1) + k``.
 * Data coordinates: layers are columns from left to right; ``y`` grows downwards (the view
   inverts its y axis) so that image rows and neuron ``j = 0`` are at the top.
+* A layer too large for legible circles (more than :data:`MAX_CIRCLES` neurons) is drawn as a
+  :class:`Grid` of square cells, row-major (neuron ``j`` in row ``j // cols``, column
+  ``j % cols``), as an image input is. Edges run between the grids' borders.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +34,38 @@ IMAGE_HEIGHT = 60.0
 #: The whole network aims at this width; the gaps between layers stay in ``GAP_LIMITS``.
 TARGET_WIDTH = 175.0
 GAP_LIMITS = (55.0, 110.0)
+#: Layers with more neurons than this are drawn as a grid of cells rather than circles.
+MAX_CIRCLES = 40
+#: Smallest side of a grid cell (data units); a grid has at most ``COLUMN_HEIGHT / GRID_CELL``
+#: rows and grows columns beyond that.
+GRID_CELL = 2.0
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A layer drawn as ``rows x cols`` cells in the rectangle ``(left, top, width, height)``."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    rows: int
+    cols: int
+
+    @property
+    def rect(self) -> tuple[float, float, float, float]:
+        return (self.left, self.top, self.width, self.height)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.cols)
+
+    def cell_at(self, x: float, y: float) -> int | None:
+        """Row-major cell number under data point ``(x, y)``, or ``None`` outside the grid."""
+        u, v = (x - self.left) / self.width, (y - self.top) / self.height
+        if 0 <= u < 1 and 0 <= v < 1:
+            return int(v * self.rows) * self.cols + int(u * self.cols)
+        return None
 
 
 @dataclass(frozen=True)
@@ -55,8 +91,11 @@ class NetworkLayout:
     segments : numpy.ndarray
         ``(n_edges, 4)`` rows ``(x0, y0, x1, y1)`` from the source centre to the target centre.
     span_x : numpy.ndarray
-        ``(L - 1, 2)``: the x interval in which the edges of each ``w^l`` are visible (from the
-        image's right border for an image input, otherwise from column to column).
+        ``(L - 1, 2)``: the x interval in which the edges of each ``w^l`` are visible (from a
+        grid's right border, or a column, to the next grid's left border or column).
+    grids : tuple of (Grid or None)
+        ``grids[l - 1]``: the grid layer ``l`` is drawn as, or ``None`` for circles. For an
+        image input, ``grids[0]`` is the image.
     """
 
     sizes: tuple[int, ...]
@@ -68,6 +107,7 @@ class NetworkLayout:
     offsets: np.ndarray
     segments: np.ndarray
     span_x: np.ndarray
+    grids: tuple[Grid | None, ...] = ()
 
     @property
     def n_edges(self) -> int:
@@ -87,10 +127,10 @@ class NetworkLayout:
         r = float(self.radius.max())
         left, top = pts.min(axis=0) - r
         right, bottom = pts.max(axis=0) + r
-        if self.image_rect is not None:
-            il, it, iw, ih = self.image_rect
-            left, top = min(left, il), min(top, it)
-            right, bottom = max(right, il + iw), max(bottom, it + ih)
+        for g in self.grids:
+            if g is not None:
+                left, top = min(left, g.left), min(top, g.top)
+                right, bottom = max(right, g.left + g.width), max(bottom, g.top + g.height)
         return float(left), float(top), float(right), float(bottom)
 
     def edge_id(self, l: int, j: int, k: int) -> int:
@@ -132,15 +172,33 @@ def _column(n: int, x: float) -> tuple[np.ndarray, float]:
     return np.column_stack([np.full(n, x), y]), min(0.45 * spacing, MAX_RADIUS)
 
 
-def _image_grid(shape: tuple[int, int]) -> tuple[np.ndarray, float, tuple]:
-    """Cell centres (row-major), half a cell, and the rectangle of an image grid at ``x = 0``."""
+def _image_grid(shape: tuple[int, int], x: float) -> Grid:
+    """The grid of an image input, ``IMAGE_HEIGHT`` tall, centred at ``x``."""
     rows, cols = shape
     cell = IMAGE_HEIGHT / rows
     width = cell * cols
-    left, top = -width / 2, (COLUMN_HEIGHT - IMAGE_HEIGHT) / 2
-    r, c = np.divmod(np.arange(rows * cols), cols)
-    centres = np.column_stack([left + (c + 0.5) * cell, top + (r + 0.5) * cell])
-    return centres, cell / 2, (left, top, width, IMAGE_HEIGHT)
+    return Grid(x - width / 2, (COLUMN_HEIGHT - IMAGE_HEIGHT) / 2, width, IMAGE_HEIGHT, rows, cols)
+
+
+def _cell_grid(n: int, x: float) -> Grid:
+    """The grid of a large layer: cells at least ``GRID_CELL`` wide, the column's full height."""
+    cols = math.ceil(n / math.floor(COLUMN_HEIGHT / GRID_CELL))
+    rows = math.ceil(n / cols)
+    cell = COLUMN_HEIGHT / rows
+    return Grid(x - cols * cell / 2, 0.0, cols * cell, rows * cell, rows, cols)
+
+
+def _grid_centres(grid: Grid, n: int) -> np.ndarray:
+    """Centres of cells ``0 .. n - 1`` of a grid, row-major."""
+    r, c = np.divmod(np.arange(n), grid.cols)
+    w, h = grid.width / grid.cols, grid.height / grid.rows
+    return np.column_stack([grid.left + (c + 0.5) * w, grid.top + (r + 0.5) * h])
+
+
+def _layer_grid(i: int, n: int, image_shape) -> Grid | None:
+    if i == 0 and image_shape is not None:
+        return _image_grid(image_shape, 0.0)
+    return _cell_grid(n, 0.0) if n > MAX_CIRCLES else None
 
 
 def make_layout(sizes: Sequence[int], image_shape: tuple[int, int] | None = None) -> NetworkLayout:
@@ -164,45 +222,49 @@ def make_layout(sizes: Sequence[int], image_shape: tuple[int, int] | None = None
         image_shape = (int(image_shape[0]), int(image_shape[1]))
         if image_shape[0] * image_shape[1] != sizes[0]:
             raise ValueError(f"image_shape {image_shape} does not hold {sizes[0]} input neurons")
+    shapes = [_layer_grid(i, n, image_shape) for i, n in enumerate(sizes)]
+    half = [0.0 if g is None else g.width / 2 for g in shapes]
     n_gaps = len(sizes) - 1
-    image_rect, first_right = None, 0.0
-    if image_shape is not None:
-        first, r_first, image_rect = _image_grid(image_shape)
-        first_right = image_rect[0] + image_rect[2]
-    else:
-        first, r_first = _column(sizes[0], 0.0)
-    gap = float(np.clip((TARGET_WIDTH - first_right) / n_gaps, *GAP_LIMITS))
-    xs = [0.0] + [first_right + i * gap for i in range(1, n_gaps + 1)]
-    centres, radius = [first], [r_first]
-    for n, x in zip(sizes[1:], xs[1:], strict=True):
-        c, r = _column(n, x)
+    gap = float(np.clip((TARGET_WIDTH - 2 * sum(half) + half[0]) / n_gaps, *GAP_LIMITS))
+    xs = [0.0]
+    for i in range(1, len(sizes)):
+        xs.append(xs[-1] + half[i - 1] + gap + half[i])
+    grids, centres, radius = [], [], []
+    for n, x, g in zip(sizes, xs, shapes, strict=True):
+        if g is None:
+            c, r = _column(n, x)
+        else:
+            g = Grid(g.left + x, g.top, g.width, g.height, g.rows, g.cols)
+            c, r = _grid_centres(g, n), g.width / g.cols / 2
+        grids.append(g)
         centres.append(c)
         radius.append(r)
     offsets = np.concatenate([[0], np.cumsum([a * b for a, b in zip(sizes, sizes[1:])])])
-    segments, span_x = _edges(centres, xs, first_right if image_shape else 0.0)
+    segments = _segments(centres)
+    span_x = np.array([(xs[p] + half[p], xs[p + 1] - half[p + 1]) for p in range(n_gaps)])
     return NetworkLayout(
         sizes,
         image_shape,
         np.array(xs),
         tuple(centres),
         np.array(radius),
-        image_rect,
+        None if image_shape is None else grids[0].rect,
         offsets.astype(np.intp),
         segments,
         span_x,
+        tuple(grids),
     )
 
 
-def _edges(centres, xs, first_start):
-    """Segments of every edge (source centre to target centre) and the x span per matrix."""
-    segments, spans = [], []
+def _segments(centres) -> np.ndarray:
+    """Segments of every edge, source centre to target centre, in global edge order."""
+    segments = []
     for p in range(len(centres) - 1):
         src, dst = centres[p], centres[p + 1]
         a = np.tile(src, (len(dst), 1))
         b = np.repeat(dst, len(src), axis=0)
         segments.append(np.column_stack([a, b]))
-        spans.append((first_start if p == 0 else xs[p], xs[p + 1]))
-    return np.concatenate(segments), np.array(spans, dtype=float)
+    return np.concatenate(segments)
 
 
 def segment_distance(px: float, py: float, segments: np.ndarray) -> np.ndarray:
@@ -248,16 +310,17 @@ def pick_neuron(layout: NetworkLayout, transform, px: float, py: float, toleranc
         ``(l, j)`` of the nearest node whose disc (or the tolerance) holds the point.
     """
     sx, sy, dx, dy = transform
-    first = 1
-    if layout.image_rect is not None:
-        left, top, width, height = layout.image_rect
-        rows, cols = layout.image_shape
-        u, v = ((px - dx) / sx - left) / width, ((py - dy) / sy - top) / height
-        if 0 <= u < 1 and 0 <= v < 1:
-            return 1, int(v * rows) * cols + int(u * cols)
-        first = 2
+    x, y = (px - dx) / sx, (py - dy) / sy
     best, hit = np.inf, None
-    for l in range(first, len(layout.sizes) + 1):
+    for l, grid in enumerate(layout.grids, start=1):
+        if grid is None:
+            continue
+        cell = grid.cell_at(x, y)
+        if cell is not None:
+            return (l, cell) if cell < layout.sizes[l - 1] else None
+    for l in range(1, len(layout.sizes) + 1):
+        if layout.grids[l - 1] is not None:
+            continue
         c = layout.centres[l - 1]
         d = np.hypot(sx * c[:, 0] + dx - px, sy * c[:, 1] + dy - py)
         j = int(np.argmin(d))

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLayout, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import (
     BACKGROUND,
+    NEUTRAL_GREY,
     DivergingMap,
     diverging_lut,
     edge_lut,
@@ -33,12 +34,14 @@ from bpstudio.gui.colors import (
 )
 from bpstudio.gui.edge_raster import EdgeColours, EdgeRasterItem
 from bpstudio.gui.network_decor import ColorBar, LayerDecorations
-from bpstudio.gui.network_items import INK, InputImageItem, NodeItem, SelectedEdgeItem
+from bpstudio.gui.network_items import INK, CellGridItem, NodeItem, SelectedEdgeItem
 from bpstudio.gui.network_layout import NetworkLayout, make_layout, pick_edge, pick_neuron
 from bpstudio.gui.network_mouse import NetworkMouse
 
 #: Live frames over which a held node colour scale keeps its peak (about a second).
 HOLD_FRAMES = 30
+#: A large layer drawn as a grid of cells shows circles once a cell is this wide on screen.
+CIRCLES_FROM_PX = 14.0
 #: Pick radius around edges and small nodes, in screen pixels.
 PICK_TOLERANCE_PX = 4.0
 SELECTED_PEN = QPen(INK, 3.0)
@@ -78,11 +81,11 @@ class NetworkView(QWidget):
         self._colours = EdgeColours(0)
         self._raster = EdgeRasterItem()
         self._overlay = SelectedEdgeItem(self._colours)
-        self._image = InputImageItem()
         self._nodes = NodeItem()
-        for z, item in enumerate((self._raster, self._overlay, self._image, self._nodes)):
+        for z, item in enumerate((self._raster, self._overlay, self._nodes)):
             item.setZValue(2 * z)  # the highlight band goes at z = 1: above edges, below nodes
             self._box.addItem(item, ignoreBounds=True)
+        self._grids: dict[int, CellGridItem] = {}  # book layer -> the grid that draws it
         self._decorations = LayerDecorations(self._box, z=1)
         self._edge_bar = ColorBar("w (edge colour; ends ≥ 99th percentile of |w|)", edge_lut())
         self._node_bar = ColorBar("δ", diverging_lut())
@@ -126,13 +129,10 @@ class NetworkView(QWidget):
         lay = make_layout(sizes, image_shape)
         self._layout = lay
         self._colours = EdgeColours(lay.n_edges)
-        self._flat = np.zeros(lay.n_edges)
         self._raster.set_layout(lay, self._colours.table)
         self._overlay.set_layout(lay, self._colours)
         self._nodes.set_layout(lay)
-        self._image.setVisible(image_shape is not None)
-        if image_shape is not None:
-            self._image.set_geometry(lay.image_rect, lay.image_shape)
+        self._make_grids(lay)
         self._values: list[np.ndarray | None] = [None] * len(lay.sizes)
         self._node_map = DivergingMap(1.0)
         self._peaks: deque[float] = deque(maxlen=HOLD_FRAMES)
@@ -154,9 +154,8 @@ class NetworkView(QWidget):
             shape = (lay.sizes[p + 1], lay.sizes[p])
             if np.shape(w) != shape:
                 raise ValueError(f"w^{p + 2} has shape {np.shape(w)}, expected {shape}")
-            self._flat[lay.offsets[p] : lay.offsets[p + 1]] = np.ravel(w)
         first = not self._colours.has_weights
-        self._colours.set_weights(self._flat)
+        self._colours.set_weights(weights)
         if first:
             self._raster.set_draw_order(np.abs(self._colours.weights))
         self._edge_bar.set_scale(self._colours.map.scale)
@@ -218,25 +217,43 @@ class NetworkView(QWidget):
         self._pixels = pixels
         self._refresh_nodes(layers=(1,))
 
+    def _make_grids(self, lay: NetworkLayout) -> None:
+        """One :class:`CellGridItem` per layer drawn as a grid (image input, large layers)."""
+        for item in self._grids.values():
+            self._box.removeItem(item)
+        self._grids = {}
+        for l, grid in enumerate(lay.grids, start=1):
+            if grid is None:
+                continue
+            item = CellGridItem()
+            item.setZValue(4)  # above the edges and the selected edge, like the nodes
+            item.set_geometry(grid.rect, grid.shape, lay.sizes[l - 1])
+            if l > 1 or lay.image_shape is None:
+                item.empty = np.array([*NEUTRAL_GREY, 255], np.uint8)
+                item.circles_from_px = CIRCLES_FROM_PX
+            self._box.addItem(item, ignoreBounds=True)
+            self._grids[l] = item
+
     def _refresh_nodes(self, layers: Collection[int] | None = None) -> None:
         for l in layers or range(1, len(self._layout.sizes) + 1):
             v = self._values[l - 1]
-            if l == 1 and not self._nodes.has_layer(1):
-                if v is not None:
-                    self._image.set_rgba(self._node_map.rgba(v))
-                elif self._pixels is not None:
-                    grey = grey_rgb(self._pixels)
-                    self._image.set_rgba(
-                        np.column_stack([grey, grey, grey, np.full_like(grey, 255)])
-                    )
-                else:
-                    self._image.set_rgba(None)
+            if l in self._grids:
+                self._grids[l].set_rgba(self._grid_colours(l, v))
             elif v is not None:
                 self._nodes.set_fill(l, self._nodes.diverging, self._node_map.index(v))
             elif l == 1 and self._pixels is not None:
                 self._nodes.set_fill(1, self._nodes.grey, grey_rgb(self._pixels))
             else:
                 self._nodes.set_fill(l, None, None)
+
+    def _grid_colours(self, l: int, values: np.ndarray | None) -> np.ndarray | None:
+        """RGBA per cell of a grid layer: its values, the input's grey levels, or ``None``."""
+        if values is not None:
+            return self._node_map.rgba(values)
+        if l == 1 and self._pixels is not None:
+            grey = grey_rgb(self._pixels)
+            return np.column_stack([grey, grey, grey, np.full_like(grey, 255)])
+        return None
 
     # -- decorations ------------------------------------------------------------------------
     def set_highlight_layer(self, l: int | None, direction: str | None = None) -> None:
@@ -254,7 +271,7 @@ class NetworkView(QWidget):
             if self._nodes.has_layer(l):
                 self._nodes.set_rings(l, m)
             else:
-                self._image.set_marks(m)
+                self._grids[l].set_marks(m)
 
     def set_edge_filter(self, fraction: float | None) -> None:
         """Show only the strongest ``fraction`` of edges by ``|w|`` (``None``: all)."""
@@ -316,7 +333,8 @@ class NetworkView(QWidget):
         self._focus_state = (self._hover, selected)
         emphasis = {n: pen for n, pen in ((selected, SELECTED_PEN), (self._hover, HOVER_PEN)) if n}
         self._nodes.set_emphasis(emphasis)
-        self._image.set_emphasis({j: pen for (l, j), pen in emphasis.items() if l == 1})
+        for g, item in self._grids.items():
+            item.set_emphasis({j: pen for (l, j), pen in emphasis.items() if l == g})
         if focus == self._focus:
             return
         self._focus = focus
@@ -399,7 +417,9 @@ class NetworkView(QWidget):
     def node_color(self, l: int, j: int) -> QColor:
         """The fill colour currently used for neuron ``j`` of layer ``l`` (or input cell ``j``)."""
         return (
-            self._nodes.brush_color(l, j) if self._nodes.has_layer(l) else self._image.cell_color(j)
+            self._nodes.brush_color(l, j)
+            if self._nodes.has_layer(l)
+            else self._grids[l].cell_color(j)
         )
 
     def value_to_color(self, value: float) -> QColor:
