@@ -4,7 +4,7 @@ its one-line message and the dialog keeps working."""
 import os
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QComboBox, QMessageBox, QPushButton, QRadioButton
 
 from bpstudio.core.atomic import FileError
@@ -48,7 +48,9 @@ def click(qtbot, widget):
 
 
 def choose(qtbot, dialog, key):
-    click(qtbot, dialog.findChild(QRadioButton, f"exportKind_{key}"))
+    button = dialog.findChild(QRadioButton, f"exportKind_{key}")
+    # On its label: a radio button only takes clicks on its circle and text, not its full width.
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton, pos=QPoint(12, button.height() // 2))
     assert dialog.kind == key
 
 
