@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -29,8 +28,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class BatchRow:
+class BatchRow(NamedTuple):
     """One mini-batch of a run (batch and epoch numbers count from 0, as the book's)."""
 
     batch: int  # over the whole run
@@ -44,8 +42,7 @@ class BatchRow:
     cost_function: str
 
 
-@dataclass(frozen=True)
-class EpochRow:
+class EpochRow(NamedTuple):
     """The end of one epoch; the accuracies are None when the epoch was not evaluated."""
 
     epoch: int
@@ -57,13 +54,15 @@ class EpochRow:
 
 
 class HistoryRows(NamedTuple):
+    """A run's history as rows: a plain copy that may be written from any thread."""
+
     batches: list[BatchRow]
     epochs: list[EpochRow]
 
 
 #: The CSV's columns, in order (see :func:`write_history_csv`).
 HISTORY_COLUMNS: tuple[str, ...] = (
-    *(f.name for f in fields(BatchRow)),
+    *BatchRow._fields,
     "end_of_epoch",
     "training_accuracy",
     "validation_accuracy",
@@ -79,10 +78,14 @@ def history_rows(session) -> HistoryRows:
     followed through its change log (``session.changes``); the epoch a batch belongs to comes
     from ``session.history.epoch_ends``. A mini-batch under way (phase stepping) is not
     included: it has no cost yet.
+
+    Reads only ``spec``, ``changes``, ``history`` (``batch_costs``, ``epoch_ends``, ``epochs``)
+    and ``len(data.train)``. The rows are a copy: taken where the session lives (the training
+    thread, between mini-batches), they can be written anywhere with :func:`write_history_csv`.
     """
     history = session.history
     ends = [int(e) for e in history.epoch_ends]
-    batches = list(_batch_rows(session, ends))
+    batches = _batch_rows(session, ends)
     records = {r.epoch: r for r in history.epochs}
     epochs = []
     for epoch, end in enumerate(ends):
@@ -100,7 +103,7 @@ def history_rows(session) -> HistoryRows:
     return HistoryRows(batches, epochs)
 
 
-def _batch_rows(session, ends: list[int]):
+def _batch_rows(session, ends: list[int]) -> list[BatchRow]:
     spec = session.spec
     values = {
         "eta": spec.eta,
@@ -111,33 +114,40 @@ def _batch_rows(session, ends: list[int]):
     # sorted() is stable: of two changes at the same batch the later one in the log wins.
     changes = sorted(session.changes, key=lambda c: c.batch)
     train_size = len(session.data.train)
+    costs = session.history.batch_costs
+    # The session keeps its costs in one float64 array; tolist() is the fast way to floats.
+    costs = costs.array().tolist() if hasattr(costs, "array") else [float(c) for c in costs]
+    n = len(costs)
+    # Between two cuts (a change takes effect, an epoch begins) every batch has the same values.
+    cuts = sorted({0, n, *(c.batch for c in changes if c.batch < n), *(e for e in ends if e < n)})
+    rows: list[BatchRow] = []
     epoch = start = position = next_change = 0
-    for i, cost in enumerate(session.history.batch_costs):
-        while next_change < len(changes) and changes[next_change].batch <= i:
-            change = changes[next_change]
-            values[change.name] = change.value
+    for a, b in zip(cuts, cuts[1:]):
+        while next_change < len(changes) and changes[next_change].batch <= a:
+            values[changes[next_change].name] = changes[next_change].value
             next_change += 1
-        while epoch < len(ends) and i >= ends[epoch]:
+        while epoch < len(ends) and a >= ends[epoch]:
             start, position, epoch = ends[epoch], 0, epoch + 1
-        m = int(values["mini_batch_size"])
-        # The session takes the next m examples of the epoch's order, fewer at its end.
-        examples = max(min(m, train_size - position), 0)
-        position += examples
-        yield BatchRow(
-            batch=i,
-            epoch=epoch,
-            batch_in_epoch=i - start,
-            examples=examples,
-            cost=float(cost),
-            eta=float(values["eta"]),
-            mini_batch_size=m,
-            activation=str(values["activation"]),
-            cost_function=str(values["cost"]),
-        )
+        eta, m = float(values["eta"]), int(values["mini_batch_size"])
+        activation, cost_function = str(values["activation"]), str(values["cost"])
+        for i in range(a, b):
+            # The session takes the next m examples of the epoch's order, fewer at its end.
+            examples = max(min(m, train_size - position), 0)
+            position += examples
+            rows.append(
+                BatchRow(i, epoch, i - start, examples, costs[i], eta, m, activation, cost_function)
+            )
+    return rows
+
+
+_NO_ACCURACY = (None, None, None, None)
 
 
 def write_history_csv(session, path: str | os.PathLike) -> None:
     """Write the run's history as one CSV table, one row per mini-batch.
+
+    ``session`` is a :class:`~bpstudio.core.session.Session` or the :class:`HistoryRows`
+    :func:`history_rows` made of one.
 
     Columns (:data:`HISTORY_COLUMNS`), with a header row:
 
@@ -165,26 +175,19 @@ def write_history_csv(session, path: str | os.PathLike) -> None:
     FileError
         The file cannot be written; an existing file is left as it was.
     """
-    rows = history_rows(session)
+    rows = session if isinstance(session, HistoryRows) else history_rows(session)
     ends = {e.batches - 1: e for e in rows.epochs}
     with atomic_open(path) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow(HISTORY_COLUMNS)
-        for row in rows.batches:
-            end = ends.get(row.batch)
-            tail = (
-                [0, None, None, None, None]
-                if end is None
-                else [
-                    1,
-                    end.training_accuracy,
-                    end.validation_accuracy,
-                    end.validation_correct,
-                    end.validation_total,
-                ]
-            )
-            writer.writerow([*asdict(row).values(), *tail])
+        # end[2:]: an EpochRow's accuracies, in HISTORY_COLUMNS' order.
+        writer.writerows(
+            (*row, 0, *_NO_ACCURACY)
+            if (end := ends.get(row.batch)) is None
+            else (*row, 1, *end[2:])
+            for row in rows.batches
+        )
         text.flush()
         text.detach()  # hand the binary file back to atomic_open, which syncs and renames it
 

@@ -177,3 +177,16 @@ def test_a_name_without_npz_is_kept_as_given(tmp_path):
 def test_an_export_into_a_missing_folder_is_a_file_error(tmp_path):
     with pytest.raises(FileError, match="does not exist"):
         write_weights_npz(Network([2, 2], seed=0), tmp_path / "gone" / "w.npz")
+
+
+def test_rows_taken_once_write_the_same_csv_as_the_session(tmp_path):
+    # The window takes the rows where the session lives and writes them from the GUI thread.
+    session = Session(blobs(), [5, 6, 3], seed=6)
+    needs_run_model(session)
+    train(session, 23, eta_at={5: 1.5})
+    rows = history_rows(session)
+    write_history_csv(rows, tmp_path / "from_rows.csv")
+    train(session, 3)  # training goes on after the rows were taken
+    assert len(read_csv(tmp_path / "from_rows.csv")) == 1 + 23
+    write_history_csv(session, tmp_path / "from_session.csv")
+    assert read_csv(tmp_path / "from_session.csv")[:24] == read_csv(tmp_path / "from_rows.csv")
