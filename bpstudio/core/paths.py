@@ -38,6 +38,8 @@ from typing import NamedTuple
 import numpy as np
 
 from bpstudio.core.errors import ConfigError
+from bpstudio.core.gradcheck import Param, numeric_derivative
+from bpstudio.core.probe import network_from_trace
 
 Array = np.ndarray
 
@@ -346,3 +348,76 @@ def top_paths_mean(
     _refuse_too_many(network.sizes, l)
     rates = path_rates(network, x, y, l, j, k)
     return rates.top(limit)
+
+
+@dataclass(frozen=True, eq=False)
+class PathCheck:
+    """The sum over paths of one weight checked against backprop and a finite difference.
+
+    Attributes
+    ----------
+    rates : PathRates
+        The rates over the whole mini-batch.
+    example : int
+        The example (0 … m − 1) of ``top_example`` and of the ``example_*`` numbers.
+    top_example, top_mean : TopPaths
+        The largest paths of that example, and of the batch mean.
+    example_backprop : float
+        ∂C_x/∂w^l_jk of that example by the book's ``backprop``.
+    example_numeric, mean_numeric : float
+        Central differences of C_x and of the batch cost C = (1/m) Σ_x C_x.
+    mean_backprop : float or None
+        ∂C/∂w^l_jk of the batch as the trace holds it (what the update used), ``None`` before
+        BP4 has run in a phase-stepped pass.
+    """
+
+    rates: PathRates
+    example: int
+    top_example: TopPaths
+    top_mean: TopPaths
+    example_backprop: float
+    example_numeric: float
+    mean_backprop: float | None
+    mean_numeric: float
+
+    @property
+    def count(self) -> int:
+        return self.rates.count
+
+    @property
+    def example_sum(self) -> float:
+        return self.top_example.total
+
+    @property
+    def mean_sum(self) -> float:
+        return self.top_mean.total
+
+
+def check_paths(trace, l: int, j: int, k: int, example: int = 0, limit: int = 100) -> PathCheck:
+    """The paths of w^l_jk for a recorded pass (a :class:`~bpstudio.core.trace.Trace`).
+
+    Everything is computed at the weights the trace's gradients were computed at, in a float64
+    network of its own (:func:`bpstudio.core.probe.network_from_trace`), for the trace's inputs
+    and targets; ``limit`` paths are listed per ranking.
+    """
+    net = network_from_trace(trace)
+    x = np.asarray(trace.x, np.float64)
+    y = np.asarray(trace.y, np.float64)
+    rates = path_rates(net, x.T, y.T, l, j, k)
+    top_example = rates.top(limit, example=example)
+    param, one = Param("w", l, j, k), slice(example, example + 1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        example_backprop = float(net.backprop(x[one].T, y[one].T)[1][l - 2][j, k])
+        example_numeric = numeric_derivative(net, x[one], y[one], param)
+        mean_numeric = numeric_derivative(net, x, y, param)
+    grad = None if trace.nabla_w is None else trace.nabla_w[l - 2]
+    return PathCheck(
+        rates=rates,
+        example=int(example),
+        top_example=top_example,
+        top_mean=rates.top(limit),
+        example_backprop=example_backprop,
+        example_numeric=example_numeric,
+        mean_backprop=None if grad is None else float(grad[j, k]),
+        mean_numeric=mean_numeric,
+    )

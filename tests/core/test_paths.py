@@ -244,3 +244,25 @@ def test_a_real_mnist_digit_at_784_30_10(mnist_folder):
         assert_same_sum(total, float(nabla_w[l - 2][j, k]), products)
         numeric = numeric_derivative(net, x.T, y.T, Param("w", l, j, k), eps=EPS)
         assert abs(total - numeric) <= 1e-7 * abs(total) + 1e-9
+
+
+def test_check_paths_of_a_recorded_pass():
+    from bpstudio.core.paths import check_paths
+    from bpstudio.core.session import Session
+    from tests.core.test_session import blobs
+
+    session = Session(blobs(d=4, classes=2), [4, 5, 4, 3, 2], seed=2, evaluate=False)
+    session.step_batch(record=True)
+    trace = session.trace()
+    check = check_paths(trace, 3, 2, 4, example=3, limit=4)
+    want = float(trace.nabla_w[1][2, 4])
+    assert check.count == 6 and len(check.top_mean.paths) == 4
+    assert abs(check.mean_sum - want) <= 1e-12 * abs(want)
+    assert abs(check.mean_numeric - want) <= 1e-7 * abs(want) + 1e-9
+    w = [np.array(a) for a in trace.weights]
+    b = [np.reshape(v, (-1, 1)) for v in trace.biases]
+    x, y = trace.x[3:4].T, trace.y[3:4].T
+    one = float(ref.backprop_one(w, b, x, y, "sigmoid", "quadratic")[1][1][2, 4])
+    assert check.example_sum == pytest.approx(one, rel=1e-12)
+    assert check.example_backprop == pytest.approx(one, rel=1e-12)
+    assert abs(check.example_numeric - one) <= 1e-7 * abs(one) + 1e-9
