@@ -190,3 +190,22 @@ def test_rows_taken_once_write_the_same_csv_as_the_session(tmp_path):
     assert len(read_csv(tmp_path / "from_rows.csv")) == 1 + 23
     write_history_csv(session, tmp_path / "from_session.csv")
     assert read_csv(tmp_path / "from_session.csv")[:24] == read_csv(tmp_path / "from_rows.csv")
+
+
+def test_the_npz_of_a_snapshot_equals_the_npz_of_its_network(tmp_path):
+    # The GUI thread holds snapshots, not the live network: their copies export the same file.
+    from bpstudio.core.snapshot import take_snapshot
+
+    session = Session(blobs(), [5, 6, 4, 3], seed=8, activation="tanh")
+    session.run(9)
+    snap = take_snapshot(
+        session, serial=0, costs_from=0, running=False, examples_per_second=0.0, epochs_target=3
+    )
+    write_weights_npz(snap, tmp_path / "snap.npz")
+    write_weights_npz(session.network, tmp_path / "net.npz")
+    with np.load(tmp_path / "snap.npz") as a, np.load(tmp_path / "net.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            assert a[key].shape == b[key].shape
+            assert np.array_equal(a[key], b[key]), key
+        assert a["b4"].shape == (3, 1)
