@@ -36,7 +36,15 @@ from PySide6.QtWidgets import (
 
 from bpstudio.core.errors import BpstudioError
 
-__all__ = ["EXPORT_KINDS", "SCALES", "ExportDialog", "ExportKind", "ask_save_path"]
+__all__ = [
+    "EXPORT_KINDS",
+    "KIND_BY_KEY",
+    "SCALES",
+    "ExportDialog",
+    "ExportKind",
+    "ask_save_path",
+    "standard_exporters",
+]
 
 
 class ExportKind(NamedTuple):
@@ -112,6 +120,52 @@ SCALES = (1, 2, 3)
 
 #: ``ask(parent, caption, suggested_path, name_filter) -> chosen path, or "" if cancelled``.
 AskPath = Callable[[QWidget, str, str, str], str]
+
+
+def standard_exporters(
+    *,
+    network_view=None,
+    cost_plot=None,
+    accuracy_plot=None,
+    history: Callable[[], object] | None = None,
+    weights: Callable[[], object] | None = None,
+) -> dict[str, Callable[..., None]]:
+    """The dialog's mapping for the window's parts; a part left out is not offered.
+
+    Parameters
+    ----------
+    network_view : NetworkView, optional
+        Exported by :mod:`bpstudio.gui.network_export` (PNG at a scale, vector SVG).
+    cost_plot, accuracy_plot : pyqtgraph.PlotWidget, optional
+        Exported by :func:`bpstudio.gui.plot_export.export_plot`.
+    history : callable, optional
+        Returns what :func:`bpstudio.core.export.write_history_csv` takes: the
+        :class:`~bpstudio.core.export.HistoryRows` taken in the training thread (or a session
+        the GUI thread may read). Called at the moment of the export.
+    weights : callable, optional
+        Returns the current snapshot (or a network the GUI thread may read) for
+        :func:`bpstudio.core.export.write_weights_npz`.
+    """
+    from bpstudio.core import export as core_export
+    from bpstudio.gui.plot_export import export_plot
+
+    out: dict[str, Callable[..., None]] = {}
+    if network_view is not None:
+        from bpstudio.gui import network_export
+
+        out["network_png"] = lambda path, scale: network_export.export_network_png(
+            network_view, path, scale
+        )
+        out["network_svg"] = lambda path: network_export.export_network_svg(network_view, path)
+    for name, plot in (("cost", cost_plot), ("accuracy", accuracy_plot)):
+        if plot is not None:
+            out[f"{name}_png"] = lambda path, scale, plot=plot: export_plot(plot, path, scale=scale)
+            out[f"{name}_svg"] = lambda path, plot=plot: export_plot(plot, path)
+    if history is not None:
+        out["history_csv"] = lambda path: core_export.write_history_csv(history(), path)
+    if weights is not None:
+        out["weights_npz"] = lambda path: core_export.write_weights_npz(weights(), path)
+    return out
 
 
 def ask_save_path(parent: QWidget, caption: str, suggested: str, name_filter: str) -> str:

@@ -9,7 +9,12 @@ from PySide6.QtWidgets import QComboBox, QMessageBox, QPushButton, QRadioButton
 
 from bpstudio.core.atomic import FileError
 from bpstudio.core.errors import ConfigError
-from bpstudio.gui.export_dialog import EXPORT_KINDS, ExportDialog
+from bpstudio.gui.export_dialog import (
+    EXPORT_KINDS,
+    KIND_BY_KEY,
+    ExportDialog,
+    standard_exporters,
+)
 
 
 class Recorder:
@@ -132,3 +137,55 @@ def test_only_the_kinds_given_are_offered(qtbot, recorder):
     assert not d.findChild(QComboBox, "exportScale").isEnabled()
     with pytest.raises(ValueError, match="unknown export kinds"):
         ExportDialog({"movie_mp4": print})
+
+
+def test_the_standard_exporters_write_each_file_through_the_dialog(qtbot, tmp_path, monkeypatch):
+    import csv
+
+    import numpy as np
+    import pyqtgraph as pg
+
+    from bpstudio.core.export import history_rows
+    from bpstudio.core.session import Session
+    from tests.core.test_export import blobs, needs_run_model
+
+    session = Session(blobs(), [5, 6, 3], seed=1)
+    needs_run_model(session)
+    session.run(12)
+    rows = history_rows(session)  # as the training thread would hand them over
+    plots = {}
+    for name in ("cost", "accuracy"):
+        plots[name] = pg.PlotWidget()
+        plots[name].plot([0, 1, 2], [3, 1, 2])
+        qtbot.addWidget(plots[name])
+        plots[name].show()
+    network_export = pytest.importorskip("bpstudio.gui.network_export")
+    drawn = []
+    monkeypatch.setattr(
+        network_export, "export_network_png", lambda view, path, scale: drawn.append(scale)
+    )
+    exporters = standard_exporters(
+        network_view="the view",
+        cost_plot=plots["cost"],
+        accuracy_plot=plots["accuracy"],
+        history=lambda: rows,
+        weights=lambda: session.network,
+    )
+    d = ExportDialog(exporters, folder=tmp_path)
+    qtbot.addWidget(d)
+    assert d.kinds == [k.key for k in EXPORT_KINDS]
+    d.set_scale(3)
+    for key in ("cost_png", "accuracy_svg", "history_csv", "weights_npz", "network_png"):
+        assert d.export(key, tmp_path / KIND_BY_KEY[key].default_name), key
+    assert drawn == [3]
+    assert sorted(os.listdir(tmp_path)) == [
+        "bpstudio-accuracy.svg",
+        "bpstudio-cost.png",
+        "bpstudio-history.csv",
+        "bpstudio-weights.npz",
+    ]
+    with open(tmp_path / "bpstudio-history.csv", newline="") as f:
+        costs = [float(r["cost"]) for r in csv.DictReader(f)]
+    assert costs == session.history.batch_costs
+    with np.load(tmp_path / "bpstudio-weights.npz") as npz:
+        assert np.array_equal(npz["w3"], session.network.weights[1])
