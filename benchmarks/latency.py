@@ -41,14 +41,14 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    from bpstudio.core.session import SessionSpec
+    from bpstudio.core.run import RunSpec
     from bpstudio.gui.app import ensure_app
     from bpstudio.gui.main_window import MainWindow
     from bpstudio.gui.scripted import wait_for
 
     folder = Path(argv[1]) if len(argv) > 1 else DEFAULT_MNIST
     app = ensure_app()
-    win = MainWindow(SessionSpec(data=f"mnist:{folder}", sizes=(784, 30, 10)))
+    win = MainWindow(RunSpec(data=f"mnist:{folder}", sizes=(784, 30, 10)))
     win.resize(1600, 1000)
     win.show()
     wait_for(win.session_loaded, failure=win.error_shown)

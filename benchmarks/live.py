@@ -80,7 +80,8 @@ def wait_for_pause(window) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from bpstudio.core.session import SessionSpec, build_session
+    from bpstudio.core.run import RunSpec
+    from bpstudio.core.session import build_session
     from bpstudio.gui.app import ensure_app
     from bpstudio.gui.main_window import MainWindow
     from bpstudio.gui.scripted import wait_for
@@ -94,7 +95,7 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv[1:])
     data = args.data or f"mnist:{DEFAULT_MNIST}"
-    spec = SessionSpec(data=data, epochs=10_000)
+    spec = RunSpec(data=data, epochs=10_000)
 
     ensure_app()
     window = MainWindow(spec)

@@ -105,10 +105,11 @@ def thread_minimal(rounds: int, seconds: float, gated: bool) -> list[float]:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from bpstudio.core.session import SessionSpec, build_session
+    from bpstudio.core.run import RunSpec
+    from bpstudio.core.session import build_session
 
     app = QApplication.instance() or QApplication([])
-    session = build_session(SessionSpec(data=MNIST))
+    session = build_session(RunSpec(data=MNIST))
     session.run(100)
     scene = MinimalScene(np.random.default_rng(0))
     scene.view.show()
@@ -166,10 +167,11 @@ def _lean_frame(session) -> tuple:
 
 def _child(conn, rounds: int, seconds: float, lean: bool) -> None:
     """Train in this child process; send snapshots to the parent ~30 times a second."""
-    from bpstudio.core.session import SessionSpec, build_session
-    from bpstudio.gui.snapshot import take_snapshot
+    from bpstudio.core.run import RunSpec
+    from bpstudio.core.session import build_session
+    from bpstudio.core.snapshot import take_snapshot
 
-    session = build_session(SessionSpec(data=MNIST))
+    session = build_session(RunSpec(data=MNIST))
     session.run(100)
     conn.send("ready")
     serial, costs_sent, results = 0, 0, []
@@ -205,13 +207,13 @@ def process(rounds: int, seconds: float, lean: bool) -> tuple[list[float], float
     """Ratios of the child-process design, and the frames per second the window painted."""
     from PySide6.QtCore import QEventLoop, QSocketNotifier
 
-    from bpstudio.core.session import SessionSpec
+    from bpstudio.core.run import RunSpec
     from bpstudio.gui.app import ensure_app
     from bpstudio.gui.main_window import MainWindow
     from bpstudio.gui.scripted import wait_for
 
     ensure_app()
-    window = MainWindow(SessionSpec(data=MNIST))
+    window = MainWindow(RunSpec(data=MNIST))
     window.resize(1500, 900)
     window.show()
     wait_for(window.session_loaded, failure=window.error_shown)

@@ -17,66 +17,54 @@ from bpstudio.core.errors import BpstudioError, Cancelled
 USER_ERROR = 2
 
 
-def _add_model_options(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
-    """The network and data options, on the main parser (``defaults``) or on a command's.
+def _add_run_options(p: argparse.ArgumentParser, *, top: bool = True) -> None:
+    """The run description's options (from :data:`bpstudio.core.run.FIELDS`).
 
-    A command's copies have no defaults of their own, so that ``bpstudio --data mnist train``
-    and ``bpstudio train --data mnist`` mean the same (argparse would otherwise overwrite the
-    options given before the command with the command's defaults).
+    On the main parser (``top``) they default to None, filled in from
+    :class:`~bpstudio.core.run.RunSpec` later; a command's copies are suppressed when not
+    given, so that ``bpstudio --data mnist train`` and ``bpstudio train --data mnist`` mean the
+    same (argparse would otherwise overwrite the options given before the command).
     """
+    from bpstudio.core.run import FIELDS, RunSpec
 
-    def default(value):
-        return value if defaults else argparse.SUPPRESS
-
-    p.add_argument(
-        "--data",
-        default=default("digits"),
-        help="digits (built in, the default), mnist (downloaded with `bpstudio data fetch "
-        "mnist`), mnist:<folder> (the four IDX files), a path to the book's mnist.pkl.gz, "
-        "or a toy set: xor, circles, spiral, blobs",
-    )
-    p.add_argument(
-        "--sizes",
-        type=int,
-        nargs="+",
-        metavar="N",
-        default=default(None),
-        help="neurons per layer, input first, e.g. --sizes 784 30 10 (default: a network "
-        "that fits the data, [784, 30, 10] for MNIST, [64, 16, 10] for the digits)",
-    )
-    p.add_argument("--eta", type=float, default=default(3.0), help="learning rate η (default 3.0)")
-    p.add_argument("--batch", type=int, default=default(10), help="mini-batch size m (default 10)")
-    p.add_argument(
-        "--activation",
-        default=default("sigmoid"),
-        choices=["sigmoid", "tanh", "relu", "linear"],
-        help="σ for every layer (default sigmoid)",
-    )
-    p.add_argument(
-        "--cost",
-        default=default("quadratic"),
-        choices=["quadratic", "cross-entropy"],
-        help="cost function (default quadratic, as in chapter 2)",
-    )
-    p.add_argument("--seed", type=int, default=default(0), help="seed for weights and shuffling")
+    defaults = RunSpec()
+    kinds = {"eta": float, "mini_batch_size": int, "epochs": int, "seed": int, "blas_threads": int}
+    for f in FIELDS:
+        flags = [f.flag] + (["--mini-batch-size"] if f.name == "mini_batch_size" else [])
+        extra: dict = {"default": None if top else argparse.SUPPRESS, "dest": f.name}
+        if f.name == "sizes":
+            extra.update(type=int, nargs="+", metavar="N")
+        elif f.choices:
+            extra.update(choices=f.choices)
+        elif f.name in kinds:
+            extra.update(type=kinds[f.name])
+        default = getattr(defaults, f.name)
+        text = f.help if default is None or "default" in f.help else f"{f.help} (default {default})"
+        p.add_argument(*flags, help=text, **extra)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bpstudio",
         description="See, step through and check backpropagation. Without a command, opens "
-        "the app.",
+        "the app (on FILE.bpsession if given: `bpstudio run.bpsession`).",
     )
     parser.add_argument("--version", action="version", version=f"bpstudio {__version__}")
-    _add_model_options(parser)
-    parser.add_argument("--epochs", type=int, default=30, help="epochs to train (default 30)")
+    _add_run_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", help="train without the window, printing each epoch")
-    _add_model_options(train, defaults=False)
-    train.add_argument("--epochs", type=int, default=argparse.SUPPRESS, help="epochs (default 30)")
+    _add_run_options(train, top=False)
     train.add_argument(
-        "--dtype", default="float64", choices=["float64", "float32"], help="float precision"
+        "--batches", type=int, metavar="N", help="stop after N mini-batches in all (not epochs)"
+    )
+    train.add_argument("--save", metavar="FILE", help="write the session to FILE at the end "
+                       "and on Ctrl+C")
+    train.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="go on with a saved session until --epochs E or --batches N in all, counted from "
+        "the run's start (without --save it updates FILE)",
     )
     train.add_argument(
         "--progress",
@@ -92,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "central finite differences on one mini-batch, prints the largest relative error and "
         "how much faster backprop is.",
     )
-    _add_model_options(grad, defaults=False)
+    _add_run_options(grad, top=False)
     grad.add_argument(
         "--sample", type=int, help="check only this many parameters, chosen with --seed"
     )
@@ -107,9 +95,23 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--dest", help="folder to download into (default: the user cache)")
     data_sub.add_parser("where", help="print the cache folder")
 
-    shot = sub.add_parser("screenshot", help="render the main window offscreen to a PNG")
-    shot.add_argument("out", help="the PNG file to write")
-    _add_model_options(shot, defaults=False)
+    session = sub.add_parser("session", help="look into or check a saved session file")
+    session_sub = session.add_subparsers(dest="session_command", metavar="ACTION", required=True)
+    info = session_sub.add_parser("info", help="print its description, position and note")
+    info.add_argument("file", help="a .bpsession file")
+    verify = session_sub.add_parser(
+        "verify",
+        help="replay the run from its seed and check that it reproduces the saved parameters",
+    )
+    verify.add_argument("file", help="a .bpsession file")
+    verify.add_argument("--data", dest="verify_data", metavar="SPEC",
+                        help="where the data is, if not where the file says")
+
+    shot = sub.add_parser(
+        "screenshot", help="render the window to a PNG, or the network view to an SVG"
+    )
+    shot.add_argument("out", help="the file to write: .png (the window) or .svg (the network)")
+    _add_run_options(shot, top=False)
     shot.add_argument("--batches", type=int, default=0, help="train this many mini-batches first")
     shot.add_argument(
         "--size", default="1600x1000", help="window size WxH in pixels (default 1600x1000)"
@@ -119,8 +121,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _split_session_file(argv: list[str]) -> tuple[list[str], str | None]:
+    """``bpstudio FILE.bpsession [options]``: take the file out before argparse sees it."""
+    from bpstudio.core.session_file import SUFFIX
+
+    for i, arg in enumerate(argv):
+        if arg.endswith(SUFFIX) and not arg.startswith("-"):
+            if i > 0 and argv[i - 1] in ("--save", "--resume"):
+                continue
+            if any(a in ("train", "session", "screenshot", "gradcheck", "data") for a in argv):
+                return argv, None
+            return argv[:i] + argv[i + 1 :], arg
+    return argv, None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv, session_file = _split_session_file(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    args.open_file = session_file
     try:
         if args.command == "train":
             return cmd_train(args)
@@ -128,13 +146,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_gradcheck(args)
         if args.command == "data":
             return cmd_data(args)
+        if args.command == "session":
+            return cmd_session(args)
         if args.command == "screenshot":
             from bpstudio.gui.app import screenshot
 
-            return screenshot(args)
+            return screenshot(
+                spec_from_args(args),
+                args.out,
+                size=args.size,
+                batches=args.batches,
+                select=args.select,
+                phases=args.phases,
+            )
         from bpstudio.gui.app import run_app
 
-        return run_app(args)
+        return run_app(spec_from_args(args), open_file=args.open_file)
     except BpstudioError as exc:
         print(f"bpstudio: error: {exc}", file=sys.stderr)
         return USER_ERROR
@@ -169,83 +196,136 @@ class ProgressBar:
 
 
 def spec_from_args(args):
-    """A :class:`~bpstudio.core.session.SessionSpec` from the command line's options."""
-    from bpstudio.core.session import SessionSpec
+    """The :class:`~bpstudio.core.run.RunSpec` the command line's options describe."""
+    from bpstudio.core.run import FIELDS, RunSpec
 
-    return SessionSpec(
-        data=args.data,
-        sizes=tuple(args.sizes) if args.sizes else None,
-        activation=args.activation,
-        cost=args.cost,
-        eta=args.eta,
-        mini_batch_size=args.batch,
-        epochs=getattr(args, "epochs", 30),
-        seed=args.seed,
-    )
+    given = {f.name: getattr(args, f.name, None) for f in FIELDS}
+    values = {k: v for k, v in given.items() if v is not None}
+    if "sizes" in values:
+        values["sizes"] = tuple(values["sizes"])
+    return RunSpec(**values).validate()
 
 
 def make_session(args):
     from bpstudio.core.session import build_session
 
-    return build_session(spec_from_args(args), dtype=getattr(args, "dtype", "float64"))
+    return build_session(spec_from_args(args))
+
+
+def _blas(threads: int):
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=int(threads), user_api="blas")
 
 
 def cmd_train(args) -> int:
-    from threadpoolctl import threadpool_limits
-
     from bpstudio.core.errors import ConfigError
+    from bpstudio.core.session import Session
 
-    if args.epochs < 0:
-        raise ConfigError(f"--epochs must be 0 or more, got {args.epochs}")
-    session = make_session(args)
+    if args.batches is not None and args.batches < 0:
+        raise ConfigError(f"--batches must be 0 or more, got {args.batches}")
+    if args.resume:
+        session = Session.load(args.resume)
+        if args.epochs is not None:
+            session.set_epochs(args.epochs)
+        save_to = args.save or args.resume
+    else:
+        session = make_session(args)
+        save_to = args.save
     print(f"{session.data.describe()}")
     print(
         f"network {session.sizes}, {session.activation} neurons, {session.cost} cost, "
         f"η = {session.eta:g}, m = {session.mini_batch_size}, seed {session.seed}"
+        + (f"; going on from mini-batch {session.batches_done}" if args.resume else "")
     )
     show = {"always": True, "never": False}.get(args.progress, sys.stderr.isatty())
     bar = ProgressBar(show)
-    # At small m the matrices are too small for BLAS threads to pay for themselves.
-    with threadpool_limits(1 if session.mini_batch_size < 64 else None):
-        for _ in range(args.epochs):
-            record = _train_epoch(session, bar)
-            bar.clear()
-            print(f"Epoch {record.epoch}: {record.validation_correct} / {record.validation_total}")
+    try:
+        with _blas(session.spec.blas_threads):
+            _train(session, bar, args.batches)
+    except KeyboardInterrupt:
+        bar.clear()
+        if save_to:
+            session.save(save_to)
+            print(f"interrupted at mini-batch {session.batches_done}; saved {save_to}")
+        raise
+    bar.clear()
     test = session.data.test
     if len(test):
         correct = session.network.count_correct(test.x, test.y)
         print(f"Test: {correct} / {len(test)} ({correct / len(test):.2%})")
+    if save_to:
+        session.save(save_to)
+        print(f"saved {save_to} (mini-batch {session.batches_done}, epoch {session.epoch})")
     return 0
 
 
-def _train_epoch(session, bar: ProgressBar):
-    total = session.batches_per_epoch
-    t0 = time.perf_counter()
-    while True:
-        results = session.run(total, deadline=time.perf_counter() + 0.1)
-        done = session.batch_in_epoch if not results[-1].completed_epoch else total
-        rate = session.mini_batch_size * done / max(time.perf_counter() - t0, 1e-9)
+def _train(session, bar: ProgressBar, batches: int | None) -> None:
+    """Train to ``batches`` mini-batches in all, or else to the session's epoch target."""
+
+    def left() -> int:
+        if batches is not None:
+            return batches - session.batches_done
+        return 0 if session.epoch >= session.epochs_target and not session.in_pass else 1 << 30
+
+    t0, seen0 = time.perf_counter(), session.examples_seen
+    while left() > 0:
+        deadline = time.perf_counter() + 0.1
+        results = session.run(min(left(), session.batches_per_epoch), deadline=deadline)
+        last = results[-1]
+        rate = (session.examples_seen - seen0) / max(time.perf_counter() - t0, 1e-9)
+        done = session.batches_per_epoch if last.completed_epoch else session.batch_in_epoch
         bar.show(
-            f"epoch {session.epoch if not results[-1].completed_epoch else session.epoch - 1}",
+            f"epoch {last.epoch}",
             done,
-            total,
-            f"cost {results[-1].cost:.4f}  {rate:,.0f} examples/s",
+            session.batches_per_epoch,
+            f"cost {last.cost:.4f}  {rate:,.0f} examples/s",
         )
-        if results[-1].completed_epoch:
-            return results[-1].epoch_record
+        for r in results:
+            if r.epoch_record is not None:
+                bar.clear()
+                rec = r.epoch_record
+                print(f"Epoch {rec.epoch}: {rec.validation_correct} / {rec.validation_total}")
+
+
+# -- session ------------------------------------------------------------------------------
+def cmd_session(args) -> int:
+    if args.session_command == "info":
+        from bpstudio.core.session_file import describe_file
+
+        print(describe_file(args.file))
+        return 0
+    from bpstudio.core.replay import verify_session
+    from bpstudio.core.session_file import read_manifest
+
+    manifest = read_manifest(args.file)
+    with _blas(manifest["spec"].get("blas_threads", 1)):
+        result = verify_session(args.file, data_spec=args.verify_data)
+    print(f"{args.file}: {result.message}")
+    return 0 if result.ok else 1
 
 
 # -- gradcheck ----------------------------------------------------------------------------
 def cmd_gradcheck(args) -> int:
     import numpy as np
 
+    from bpstudio.core.errors import ConfigError
     from bpstudio.core.gradcheck import check_gradient
 
+    if args.sample is not None and args.sample < 1:
+        raise ConfigError(f"--sample must be 1 or more parameters, got {args.sample}")
+    if args.after < 0:
+        raise ConfigError(f"--after must be 0 or more mini-batches, got {args.after}")
     session = make_session(args)
+    if args.sample is not None and args.sample > session.network.num_parameters:
+        raise ConfigError(
+            f"--sample {args.sample} is more than the network's "
+            f"{session.network.num_parameters} parameters"
+        )
     while session.batches_done < args.after:
         session.run(args.after - session.batches_done)
     train = session.data.train
-    idx = np.arange(min(args.batch, len(train)))  # the first m training examples
+    idx = np.arange(min(session.mini_batch_size, len(train)))  # the first m training examples
     x, y = train.x[idx], train.one_hot()[idx]
     net = session.network
     total = args.sample or net.num_parameters

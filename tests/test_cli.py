@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from bpstudio.cli import build_parser, main
+from bpstudio.cli import build_parser, main, spec_from_args
+from bpstudio.core.run import RunSpec
 
 
 def test_train_prints_the_books_epoch_lines(capsys):
@@ -109,18 +110,24 @@ def test_mnist_thirty_epochs_reach_94_5_percent(mnist_folder):
 def test_options_mean_the_same_before_and_after_the_command(command):
     given = ["--data", "xor", "--sizes", "2", "3", "2", "--eta", "0.5", "--seed", "7"]
     given += ["--batch", "4", "--activation", "tanh", "--cost", "cross-entropy"]
-    before = build_parser().parse_args(given + command)
-    after = build_parser().parse_args(command + given)
-    for args in (before, after):
-        assert (args.data, args.sizes, args.eta, args.seed) == ("xor", [2, 3, 2], 0.5, 7)
-        assert (args.batch, args.activation, args.cost) == (4, "tanh", "cross-entropy")
-    # Options given nowhere keep their documented defaults, with or without a command.
-    for args in (build_parser().parse_args(command), build_parser().parse_args([])):
-        assert (args.data, args.sizes, args.eta, args.seed) == ("digits", None, 3.0, 0)
-        assert (args.batch, args.activation, args.cost) == (10, "sigmoid", "quadratic")
+    before = spec_from_args(build_parser().parse_args(given + command))
+    after = spec_from_args(build_parser().parse_args(command + given))
+    expected = RunSpec(
+        data="xor",
+        sizes=(2, 3, 2),
+        eta=0.5,
+        seed=7,
+        mini_batch_size=4,
+        activation="tanh",
+        cost="cross-entropy",
+    )
+    assert before == after == expected
+    # Options given nowhere keep the run description's defaults, with or without a command.
+    for argv in (command, []):
+        assert spec_from_args(build_parser().parse_args(argv)) == RunSpec()
 
 
 def test_epochs_before_train_are_kept():
-    assert build_parser().parse_args(["--epochs", "2", "train"]).epochs == 2
-    assert build_parser().parse_args(["train", "--epochs", "3"]).epochs == 3
-    assert build_parser().parse_args(["train"]).epochs == 30
+    assert spec_from_args(build_parser().parse_args(["--epochs", "2", "train"])).epochs == 2
+    assert spec_from_args(build_parser().parse_args(["train", "--epochs", "3"])).epochs == 3
+    assert spec_from_args(build_parser().parse_args(["train"])).epochs == 30

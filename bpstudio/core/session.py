@@ -12,7 +12,7 @@ that is under way keeps the values it started with.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import NamedTuple
 
@@ -21,7 +21,9 @@ import numpy as np
 from bpstudio.core.errors import ConfigError, DivergenceError
 from bpstudio.core.functions import get_activation, get_cost
 from bpstudio.core.network import Network, check_sizes
-from bpstudio.core.trace import Phase, Trace
+from bpstudio.core.run import Change, RunSpec, check_live_value
+from bpstudio.core.run import default_sizes as _default_sizes
+from bpstudio.core.trace import Phase, Trace, phases_for
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,61 @@ class EpochRecord:
     validation_total: int
 
 
+class CostLog:
+    """The cost of every mini-batch, kept as float64 in one growing array (8 bytes a batch).
+
+    Behaves as a read-only sequence of floats; :meth:`array` gives the costs as an array.
+    """
+
+    def __init__(self, costs=()) -> None:
+        self._data = np.array(costs, dtype=np.float64).reshape(-1)
+        self._n = self._data.size
+        if self._data.size < 1024:
+            self._data = np.concatenate([self._data, np.empty(1024 - self._data.size)])
+
+    def append(self, cost: float) -> None:
+        if self._n == self._data.size:
+            grown = np.empty(self._data.size * 2)
+            grown[: self._n] = self._data
+            self._data = grown
+        self._data[self._n] = cost
+        self._n += 1
+
+    def array(self) -> np.ndarray:
+        """The costs so far as a read-only float64 view."""
+        view = self._data[: self._n]
+        view.flags.writeable = False
+        return view
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._data[: self._n][index].tolist()
+        return float(self._data[: self._n][index])
+
+    def __iter__(self):
+        return iter(self._data[: self._n].tolist())
+
+    def __eq__(self, other) -> bool:
+        try:
+            return list(self) == list(other)
+        except TypeError:
+            return NotImplemented
+
+
 @dataclass
 class History:
-    """Cost of every mini-batch (before its update) and accuracy at the end of every epoch."""
+    """Cost of every mini-batch (before its update) and accuracy at the end of every epoch.
 
-    batch_costs: list[float] = field(default_factory=list)
+    ``epoch_ends[e]`` is the number of mini-batches done when epoch ``e`` ended, recorded
+    whether or not accuracy is evaluated.
+    """
+
+    batch_costs: CostLog = field(default_factory=CostLog)
     epochs: list[EpochRecord] = field(default_factory=list)
+    epoch_ends: list[int] = field(default_factory=list)
 
 
 class BatchResult(NamedTuple):
@@ -57,23 +108,7 @@ class BatchResult(NamedTuple):
 
 def default_sizes(data) -> list[int]:
     """A sensible default network for a data set: the book's [784, 30, 10] for MNIST."""
-    d, c = data.input_size, data.num_classes
-    if d >= 784:
-        return [d, 30, c]
-    if d >= 16:
-        return [d, 16, c]
-    return [d, 8, 8, c]
-
-
-def _check_hyper(eta, mini_batch_size) -> None:
-    if eta is not None and not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
-        raise ConfigError(f"the learning rate η must be a positive number, got {eta!r}")
-    if mini_batch_size is not None and (
-        int(mini_batch_size) != mini_batch_size or mini_batch_size < 1
-    ):
-        raise ConfigError(
-            f"the mini-batch size must be a whole number ≥ 1, got {mini_batch_size!r}"
-        )
+    return list(_default_sizes(data.input_size, data.num_classes))
 
 
 class Session:
@@ -98,6 +133,22 @@ class Session:
         float64 (default) or float32.
     evaluate : bool
         Measure training and validation accuracy at the end of every epoch (default True).
+    epochs : int
+        How many epochs the run is set to train (its stop point; stepping may go beyond).
+    data_spec : str, optional
+        How the data was named (``"mnist:/data/mnist"``), kept in :attr:`spec`; defaults to
+        the data set's name.
+
+    Attributes
+    ----------
+    spec : RunSpec
+        The run's starting values (what :meth:`reset` returns to, with the current η, m, σ, cost).
+    changes : list of Change
+        Every change of η, m, σ or the cost since the start, by the mini-batch it applies from.
+    note : str
+        Free text kept with the run (a teacher's instructions).
+    view : dict
+        Plain values the window keeps with the run (the selection, what nodes show, …).
     """
 
     def __init__(
@@ -112,6 +163,8 @@ class Session:
         seed=0,
         dtype=np.float64,
         evaluate=True,
+        epochs=30,
+        data_spec: str | None = None,
     ) -> None:
         self.data = data
         self.evaluate = bool(evaluate)
@@ -121,13 +174,25 @@ class Session:
                 f"for {data.name} the first layer must have {data.input_size} neurons and the "
                 f"last {data.num_classes}, got {self.sizes}"
             )
-        _check_hyper(eta, mini_batch_size)
+        self.dtype = np.dtype(dtype)
+        self.spec = RunSpec(
+            data=data_spec or data.name,
+            sizes=tuple(self.sizes),
+            activation=str(getattr(activation, "name", activation)),
+            cost=str(getattr(cost, "name", cost)),
+            eta=eta,
+            mini_batch_size=mini_batch_size,
+            epochs=epochs,
+            seed=seed,
+            dtype=self.dtype.name,
+        ).validate()
         self.eta = float(eta)
         self.mini_batch_size = int(mini_batch_size)
         self.seed = int(seed)
-        self.dtype = np.dtype(dtype)
         self._activation = get_activation(activation)
         self._cost = get_cost(cost)
+        self.note = ""
+        self.view: dict = {}
         self._x = np.ascontiguousarray(data.train.x, dtype=self.dtype)
         self._y = np.ascontiguousarray(data.train.one_hot(), dtype=self.dtype)
         self._bytes = self._bytes_with_ones(getattr(data.train, "x_bytes", None))
@@ -137,9 +202,60 @@ class Session:
         self._byte_buffers: dict[int, np.ndarray] = {}
         self.reset()
 
+    @classmethod
+    def from_spec(cls, spec: RunSpec, data, *, evaluate: bool = True) -> Session:
+        """A session for ``spec`` on ``data`` (already loaded, e.g. by :func:`build_session`)."""
+        return cls(
+            data,
+            None if spec.sizes is None else list(spec.sizes),
+            activation=spec.activation,
+            cost=spec.cost,
+            eta=spec.eta,
+            mini_batch_size=spec.mini_batch_size,
+            seed=spec.seed,
+            dtype=spec.dtype,
+            evaluate=evaluate,
+            epochs=spec.epochs,
+            data_spec=spec.data,
+        )._with_blas(spec.blas_threads)
+
+    def _with_blas(self, threads: int) -> Session:
+        self.spec = replace(self.spec, blas_threads=int(threads))
+        return self
+
+    # -- files ----------------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write this session to a ``.bpsession`` file (see :mod:`bpstudio.core.session_file`)."""
+        from bpstudio.core.session_file import save_session
+
+        save_session(self, path)
+
+    @classmethod
+    def load(cls, path, *, data=None, data_spec: str | None = None, cancel=None) -> Session:
+        """Open a ``.bpsession`` file; it goes on exactly where it was saved.
+
+        ``data_spec`` names where to find the data instead of the file's own spec (the MNIST
+        folder moved); ``data`` gives it already loaded. Raises
+        :class:`~bpstudio.core.session_file.SessionFileError` for a bad file.
+        """
+        from bpstudio.core.session_file import load_session
+
+        return load_session(path, data=data, data_spec=data_spec, cancel=cancel)
+
     # -- state ----------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Re-initialise the weights from the seed and forget all progress."""
+        """Re-initialise the weights from the seed and forget all progress.
+
+        The current η, m, σ and cost stay and become the run's starting values.
+        """
+        self.spec = replace(
+            self.spec,
+            eta=self.eta,
+            mini_batch_size=self.mini_batch_size,
+            activation=self._activation.name,
+            cost=self._cost.name,
+        )
+        self.changes: list[Change] = []
         init_seq, shuffle_seq = np.random.SeedSequence(self.seed).spawn(2)
         self.network = Network(
             self.sizes,
@@ -196,24 +312,52 @@ class Session:
     def next_phase(self) -> Phase | None:
         """The phase ``step_phase()`` runs next (the feedforward of a new batch if none is open)."""
         if self._pass is None:
-            from bpstudio.core.trace import phases_for
-
             return phases_for(self.network.num_layers)[0]
         return self._pass.phases[self._pass.done]
 
+    @property
+    def epochs_target(self) -> int:
+        """How many epochs the run is set to train."""
+        return self.spec.epochs
+
+    def set_epochs(self, epochs: int) -> None:
+        """Set the run's stop point (whole epochs, 0 or more)."""
+        self.spec = replace(self.spec, epochs=int(epochs)).validate()
+
+    def live_values(self) -> dict:
+        """The current η, m, σ and cost, by name."""
+        return {
+            "eta": self.eta,
+            "mini_batch_size": self.mini_batch_size,
+            "activation": self._activation.name,
+            "cost": self._cost.name,
+        }
+
     def set_hyperparameters(self, *, eta=None, mini_batch_size=None, activation=None, cost=None):
-        """Change η, m, σ or the cost; they apply from the next mini-batch on."""
-        _check_hyper(eta, mini_batch_size)
-        act = get_activation(activation) if activation is not None else None
-        cst = get_cost(cost) if cost is not None else None
-        if eta is not None:
-            self.eta = float(eta)
-        if mini_batch_size is not None:
-            self.mini_batch_size = int(mini_batch_size)
-        if act is not None:
-            self._activation = self.network.activation = act
-        if cst is not None:
-            self._cost = self.network.cost = cst
+        """Change η, m, σ or the cost; they apply from the next mini-batch on.
+
+        Each change that alters a value is written to :attr:`changes`, with the number of the
+        first mini-batch it applies to (a batch under way keeps the values it started with).
+        """
+        asked = {"eta": eta, "mini_batch_size": mini_batch_size}
+        asked.update(activation=activation, cost=cost)
+        new = {k: check_live_value(k, v) for k, v in asked.items() if v is not None}
+        current = self.live_values()
+        first = self.batches_done + (1 if self._pass is not None else 0)
+        for name, value in new.items():
+            if value != current[name]:
+                self.changes.append(Change(first, name, value))
+        self._apply_live(new)
+
+    def _apply_live(self, values: dict) -> None:
+        if "eta" in values:
+            self.eta = float(values["eta"])
+        if "mini_batch_size" in values:
+            self.mini_batch_size = int(values["mini_batch_size"])
+        if "activation" in values:
+            self._activation = self.network.activation = get_activation(values["activation"])
+        if "cost" in values:
+            self._cost = self.network.cost = get_cost(values["cost"])
 
     # -- stepping -------------------------------------------------------------------------------
     def step_batch(self, *, record: bool = False) -> BatchResult:
@@ -310,6 +454,7 @@ class Session:
         self.batch_in_epoch += 1
         record, completed = None, self._position >= self.train_size
         if completed:
+            self.history.epoch_ends.append(self.batches_done)
             record = self._end_epoch()
         return BatchResult(result_epoch, result_batch, m, cost, record, completed)
 
@@ -342,41 +487,43 @@ class Session:
         return self.network.accuracy(d.x, d.y)
 
 
-@dataclass(frozen=True)
-class SessionSpec:
-    """What the user chose, by name: the command line's options, the window's controls."""
-
-    data: str = "digits"
-    sizes: tuple[int, ...] | None = None
-    activation: str = "sigmoid"
-    cost: str = "quadratic"
-    eta: float = 3.0
-    mini_batch_size: int = 10
-    epochs: int = 30
-    seed: int = 0
-
-
-def build_session(spec: SessionSpec, *, dtype=np.float64, evaluate: bool = True) -> Session:
+def build_session(
+    spec: RunSpec, *, evaluate: bool = True, cancel=None, fit_sizes: bool = False
+) -> Session:
     """Load the data ``spec.data`` names and create the session (MNIST takes a second or two).
 
     Settings are checked before any data is loaded, so a mistake is reported at once.
+    ``cancel`` (a callable returning True to stop) is passed to the data loader. With
+    ``fit_sizes`` (the window, where choosing a data set should just work), layer sizes whose
+    ends do not fit the data are fitted to it, keeping the hidden layers; otherwise such sizes
+    are an error.
     """
+    spec.validate()
+    check_memory(spec)
+    data = _load(spec.data, spec.seed, cancel)
+    if fit_sizes:
+        spec = spec.fitted_to(data.input_size, data.num_classes)
+        check_memory(spec)
+    return Session.from_spec(spec, data, evaluate=evaluate)
+
+
+def _load(name: str, seed: int, cancel):
     from bpstudio.core.data import load_dataset
 
-    _check_hyper(spec.eta, spec.mini_batch_size)
-    get_activation(spec.activation)
-    get_cost(spec.cost)
-    if spec.sizes is not None:
-        check_sizes(spec.sizes)
-    data = load_dataset(spec.data, seed=spec.seed)
-    return Session(
-        data,
-        None if spec.sizes is None else list(spec.sizes),
-        activation=spec.activation,
-        cost=spec.cost,
-        eta=spec.eta,
-        mini_batch_size=spec.mini_batch_size,
-        seed=spec.seed,
-        dtype=dtype,
-        evaluate=evaluate,
-    )
+    if cancel is None:
+        return load_dataset(name, seed=seed)
+    try:
+        return load_dataset(name, seed=seed, cancel=cancel)
+    except TypeError:  # a loader without cancellation
+        return load_dataset(name, seed=seed)
+
+
+def check_memory(spec: RunSpec) -> None:
+    """Refuse a network that would not fit in bpstudio's memory budget (if sizes are given)."""
+    if spec.sizes is None:
+        return
+    try:
+        from bpstudio.core.budget import check_network_memory
+    except ImportError:
+        return
+    check_network_memory(spec.sizes, spec.dtype, spec.mini_batch_size)

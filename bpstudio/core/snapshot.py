@@ -1,4 +1,4 @@
-"""What the training worker sends to the GUI: an immutable copy of the session's state.
+"""What the training loop sends to views: an immutable copy of the session's state.
 
 The worker's thread owns the live network; a :class:`Snapshot` holds read-only copies, so the
 GUI thread can keep one as long as it likes while training goes on.
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpstudio.core.run import RunSpec
 from bpstudio.core.session import EpochRecord, Session
 from bpstudio.core.trace import Phase, Trace, frozen
 
@@ -56,6 +57,12 @@ class Snapshot:
         What a phase step runs next.
     in_pass : bool
         A mini-batch has been stepped into phase by phase and is not finished.
+    spec : RunSpec
+        The run's description (its starting values; ``epochs`` is the current target).
+    note : str
+        The run's free-text note.
+    view : dict
+        The window's settings kept with the run (selection, node quantity, …).
     """
 
     serial: int
@@ -82,6 +89,9 @@ class Snapshot:
     running: bool
     next_phase: Phase | None
     in_pass: bool
+    spec: RunSpec | None = None
+    note: str = ""
+    view: dict | None = None
 
     @property
     def num_layers(self) -> int:
@@ -94,8 +104,8 @@ def take_snapshot(
     serial: int,
     costs_from: int,
     running: bool,
-    examples_per_second: float,
-    epochs_target: int,
+    examples_per_second: float = 0.0,
+    epochs_target: int | None = None,
 ) -> Snapshot:
     """Copy what views need out of ``session`` (call it in the session's own thread)."""
     net = session.network
@@ -117,7 +127,7 @@ def take_snapshot(
         batches_per_epoch=session.batches_per_epoch,
         batches_done=session.batches_done,
         examples_seen=session.examples_seen,
-        epochs_target=epochs_target,
+        epochs_target=session.epochs_target if epochs_target is None else epochs_target,
         new_costs=tuple(costs[costs_from:]),
         first_cost_index=costs_from,
         epoch_records=tuple(session.history.epochs),
@@ -125,4 +135,7 @@ def take_snapshot(
         running=running,
         next_phase=session.next_phase,
         in_pass=session.in_pass,
+        spec=session.spec,
+        note=session.note,
+        view=dict(session.view),
     )

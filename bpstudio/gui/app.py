@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from bpstudio.cli import spec_from_args
 from bpstudio.core.errors import ConfigError
-from bpstudio.core.session import SessionSpec
+from bpstudio.core.run import FIELDS, RunSpec
 
 
 def ensure_app():
@@ -29,66 +28,74 @@ def ensure_app():
     return app
 
 
-def create_main_window(
-    data: str = "digits",
-    sizes=None,
-    *,
-    activation: str = "sigmoid",
-    cost: str = "quadratic",
-    eta: float = 3.0,
-    batch: int = 10,
-    epochs: int = 30,
-    seed: int = 0,
-):
-    """Build bpstudio's main window (same options as the command line), without running the
-    event loop. The session is created in the training thread; wait for
-    ``window.controller.worker.session_ready`` before stepping."""
+def create_main_window(data: str = "digits", sizes=None, *, open_file=None, **settings):
+    """Build bpstudio's main window without running the event loop.
+
+    ``data``, ``sizes`` and ``settings`` are the fields of :class:`~bpstudio.core.run.RunSpec`
+    (``activation``, ``cost``, ``eta``, ``mini_batch_size``, ``epochs``, ``seed``, ``dtype``,
+    ``blas_threads``). ``open_file`` opens a session file instead. The session is created in
+    the training thread; wait for ``window.session_loaded`` before stepping.
+    """
     from bpstudio.gui.main_window import MainWindow
 
     ensure_app()
-    spec = SessionSpec(
-        data=data,
-        sizes=None if sizes is None else tuple(int(n) for n in sizes),
-        activation=activation,
-        cost=cost,
-        eta=eta,
-        mini_batch_size=batch,
-        epochs=epochs,
-        seed=seed,
-    )
-    return MainWindow(spec)
+    unknown = sorted(set(settings) - {f.name for f in FIELDS})
+    if unknown:
+        raise TypeError(f"create_main_window() got unknown settings: {', '.join(unknown)}")
+    spec = RunSpec(data=data, sizes=None if sizes is None else tuple(sizes), **settings)
+    return MainWindow(spec.validate(), open_file=open_file)
 
 
-def run_app(args) -> int:
-    """``bpstudio``: open the window and run until it is closed."""
+def run_app(spec: RunSpec, open_file: str | None = None) -> int:
+    """``bpstudio``: open the window (on ``open_file`` if given) and run until it is closed."""
     app = ensure_app()
     from bpstudio.gui.main_window import MainWindow
 
-    window = MainWindow(spec_from_args(args))
+    window = MainWindow(spec, open_file=open_file)
     window.resize(1500, 900)
     window.show()
     return app.exec()
 
 
-def screenshot(args) -> int:
-    """``bpstudio screenshot OUT.png``: render the window offscreen after some training."""
+#: The largest window ``bpstudio screenshot`` renders (pixels a side).
+MAX_SHOT_SIDE = 8000
+SHOT_SUFFIXES = (".png", ".svg")
+
+
+def screenshot(spec: RunSpec, out: str, *, size="1600x1000", batches=0, select=None, phases=0):
+    """``bpstudio screenshot OUT``: the window as PNG, or the network view as vector SVG."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    suffix = os.path.splitext(out)[1].lower()
+    if suffix not in SHOT_SUFFIXES:
+        raise ConfigError(
+            f"screenshot writes .png (the window) or .svg (the network view), not {out!r}"
+        )
     try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
+        width, height = (int(v) for v in size.lower().split("x"))
     except ValueError:
-        raise ConfigError(f"--size must look like 1600x1000, got {args.size!r}") from None
+        raise ConfigError(f"--size must look like 1600x1000, got {size!r}") from None
+    if not (200 <= width <= MAX_SHOT_SIDE and 200 <= height <= MAX_SHOT_SIDE):
+        raise ConfigError(
+            f"--size must be from 200 to {MAX_SHOT_SIDE} pixels a side, got {size!r}"
+        )
+    if batches < 0 or phases < 0:
+        raise ConfigError("--batches and --phases must be 0 or more")
     app = ensure_app()
     from bpstudio.gui.main_window import MainWindow
     from bpstudio.gui.scripted import drive
 
-    window = MainWindow(spec_from_args(args))
+    window = MainWindow(spec)
     window.resize(width, height)
     window.show()
     try:
-        drive(app, window, batches=args.batches, select=args.select, phases=args.phases)
-        if not window.grab().save(args.out):
-            raise ConfigError(f"could not write {args.out}")
+        drive(app, window, batches=batches, select=select, phases=phases)
+        if suffix == ".svg":
+            from bpstudio.gui.network_export import export_network_svg
+
+            export_network_svg(window.view, out)
+        elif not window.grab().save(out):
+            raise ConfigError(f"could not write {out}")
     finally:
         window.close()
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.core.data import DATASET_CHOICES
-from bpstudio.core.session import SessionSpec
-from bpstudio.gui.worker import SPEEDS
+from bpstudio.core.errors import ConfigError
+from bpstudio.core.run import FIELDS, RunSpec
+from bpstudio.core.runner import DEFAULT_SPEED, SPEEDS
 
 #: What the nodes can show, as (label in the menu, key).
 NODE_QUANTITIES = (
@@ -69,9 +70,9 @@ class ControlsPanel(QWidget):
         self.speed = QSlider(Qt.Orientation.Horizontal, self)
         self.speed.setObjectName("speedSlider")
         self.speed.setRange(0, len(SPEEDS) - 1)
-        self.speed.setValue(len(SPEEDS) - 1)
+        self.speed.setValue(SPEEDS.index(DEFAULT_SPEED))
         self.speed.setToolTip("From one mini-batch per second to as fast as it goes")
-        self.speed_text = QLabel(_speed_label(None), self)
+        self.speed_text = QLabel(_speed_label(DEFAULT_SPEED), self)
         self.speed.valueChanged.connect(self._on_speed)
         form = QFormLayout()
         form.addRow("Speed", self.speed)
@@ -109,94 +110,129 @@ class ControlsPanel(QWidget):
 
 
 class HyperparametersPanel(QWidget):
-    """Data, layer sizes and seed (rebuild the network), and η, m, σ, cost, epochs (live)."""
+    """The run description as a form: data, layer sizes, seed, precision and BLAS threads
+    (rebuild the network), and η, m, σ, cost, epochs (live, from the next mini-batch on).
 
-    rebuild_requested = Signal(object)  # SessionSpec
+    Every row comes from :data:`bpstudio.core.run.FIELDS` (its label and help); ``spec()``
+    reads the form as a :class:`~bpstudio.core.run.RunSpec` and ``set_spec`` shows one.
+    """
+
+    rebuild_requested = Signal(object)
     hyperparameters_changed = Signal(dict)
 
-    def __init__(self, spec: SessionSpec, parent: QWidget | None = None) -> None:
+    def __init__(self, spec: RunSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("hyperPanel")
         form = QFormLayout(self)
-        self.data = QComboBox(self)
-        self.data.setObjectName("dataCombo")
-        self.data.setEditable(True)
-        self.data.addItems(DATASET_CHOICES)
-        self.data.setToolTip("digits, mnist, mnist:<folder>, a path to mnist.pkl.gz, or a toy set")
-        self.data.setCurrentText(spec.data)
-        self.sizes = QLineEdit(self)
-        self.sizes.setObjectName("sizesEdit")
-        self.sizes.setPlaceholderText("default for the data, e.g. 784 30 10")
-        self.sizes.setText(" ".join(map(str, spec.sizes)) if spec.sizes else "")
-        self.seed = QSpinBox(self)
-        self.seed.setObjectName("seedSpin")
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setValue(spec.seed)
-        self.apply = QPushButton("Rebuild network", self)
-        self.apply.setObjectName("rebuildButton")
-        self.apply.setToolTip("Load the data and create a new network with these layer sizes")
-        self.apply.clicked.connect(self._on_rebuild)
-        form.addRow("Data", self.data)
-        form.addRow("Layer sizes", self.sizes)
-        form.addRow("Seed", self.seed)
-        form.addRow("", self.apply)
-
-        self.activation = QComboBox(self)
-        self.activation.setObjectName("activationCombo")
-        self.activation.addItems(["sigmoid", "tanh", "relu", "linear"])
-        self.activation.setCurrentText(spec.activation)
-        self.cost = QComboBox(self)
-        self.cost.setObjectName("costCombo")
-        self.cost.addItems(["quadratic", "cross-entropy"])
-        self.cost.setCurrentText(spec.cost)
-        self.eta = QDoubleSpinBox(self)
-        self.eta.setObjectName("etaSpin")
-        self.eta.setDecimals(4)
-        self.eta.setRange(0.0001, 1e6)
-        self.eta.setValue(spec.eta)
-        self.batch = QSpinBox(self)
-        self.batch.setObjectName("batchSpin")
-        self.batch.setRange(1, 60000)
-        self.batch.setValue(spec.mini_batch_size)
-        self.epochs = QSpinBox(self)
-        self.epochs.setObjectName("epochsSpin")
-        self.epochs.setRange(1, 100000)
-        self.epochs.setValue(spec.epochs)
-        form.addRow("Activation σ", self.activation)
-        form.addRow("Cost", self.cost)
-        form.addRow("Learning rate η", self.eta)
-        form.addRow("Mini-batch size m", self.batch)
-        form.addRow("Epochs", self.epochs)
+        self.fields: dict[str, QWidget] = {}
+        for f in FIELDS:
+            widget = self._make_widget(f)
+            widget.setToolTip(f.help[0].upper() + f.help[1:])
+            self.fields[f.name] = widget
+            if f.name == "blas_threads":
+                self.apply = QPushButton("Rebuild network", self)
+                self.apply.setObjectName("rebuildButton")
+                self.apply.setToolTip(
+                    "Load the data and create a new network with these settings (Ctrl+B)"
+                )
+                self.apply.clicked.connect(self._on_rebuild)
+            form.addRow(f.label, widget)
+            if f.name == "blas_threads":
+                form.addRow("", self.apply)
+        # The names the rest of the window and the tests know these widgets by.
+        self.data, self.sizes, self.seed = (self.fields[k] for k in ("data", "sizes", "seed"))
+        self.activation, self.cost = self.fields["activation"], self.fields["cost"]
+        self.eta, self.batch = self.fields["eta"], self.fields["mini_batch_size"]
+        self.epochs = self.fields["epochs"]
         note = QLabel("η, m, σ, cost and epochs apply from the next mini-batch.", self)
         note.setWordWrap(True)
         note.setStyleSheet("color: #666;")
         form.addRow(note)
+        self.set_spec(spec)
         self.activation.currentTextChanged.connect(lambda v: self._changed(activation=v))
         self.cost.currentTextChanged.connect(lambda v: self._changed(cost=v))
         self.eta.valueChanged.connect(lambda v: self._changed(eta=v))
         self.batch.valueChanged.connect(lambda v: self._changed(mini_batch_size=v))
         self.epochs.valueChanged.connect(lambda v: self._changed(epochs=v))
 
+    def _make_widget(self, f) -> QWidget:
+        name = f.name
+        if name == "data":
+            w = QComboBox(self)
+            w.setEditable(True)
+            w.addItems(DATASET_CHOICES)
+            w.lineEdit().returnPressed.connect(w.clearFocus)
+        elif f.choices:
+            w = QComboBox(self)
+            w.addItems(f.choices)
+        elif name == "eta":
+            w = QDoubleSpinBox(self)
+            w.setDecimals(4)
+            w.setRange(0.0001, 1e6)
+        elif name in ("mini_batch_size", "epochs", "blas_threads"):
+            w = QSpinBox(self)
+            w.setRange({"epochs": 0}.get(name, 1), {"blas_threads": 64}.get(name, 1_000_000))
+        else:  # sizes, seed: free text, checked when the network is rebuilt
+            w = QLineEdit(self)
+            if name == "sizes":
+                w.setPlaceholderText("default for the data, e.g. 784 30 10")
+            w.returnPressed.connect(w.clearFocus)
+        if isinstance(w, QSpinBox | QDoubleSpinBox):
+            w.setKeyboardTracking(False)  # apply a typed value once, not digit by digit
+            w.editingFinished.connect(w.clearFocus)
+        w.setObjectName(OBJECT_NAMES[name])
+        w.installEventFilter(self)
+        return w
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        # Esc hands the keys back to the window (Play, Step, Fit), as Enter does.
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
+            watched.clearFocus()
+            return True
+        return super().eventFilter(watched, event)
+
     def _changed(self, **values) -> None:
         self.hyperparameters_changed.emit(values)
 
-    def spec(self) -> SessionSpec:
-        """The settings as a :class:`SessionSpec`; raises ValueError for bad layer sizes."""
-        text = self.sizes.text().replace(",", " ").split()
+    def spec(self) -> RunSpec:
+        """The form as a RunSpec; raises ConfigError for anything not valid (sizes, seed)."""
+        values = {}
+        for name, widget in self.fields.items():
+            if isinstance(widget, QComboBox):
+                values[name] = widget.currentText().strip()
+            elif isinstance(widget, QSpinBox | QDoubleSpinBox):
+                values[name] = widget.value()
+            else:
+                values[name] = widget.text()
+        text = values["sizes"].replace(",", " ").split()
         try:
-            sizes = tuple(int(t) for t in text) if text else None
+            values["sizes"] = tuple(int(t) for t in text) if text else None
         except ValueError:
-            raise ValueError(f"layer sizes must be whole numbers, e.g. 784 30 10: {text}") from None
-        return SessionSpec(
-            data=self.data.currentText().strip() or "digits",
-            sizes=sizes,
-            activation=self.activation.currentText(),
-            cost=self.cost.currentText(),
-            eta=self.eta.value(),
-            mini_batch_size=self.batch.value(),
-            epochs=self.epochs.value(),
-            seed=self.seed.value(),
-        )
+            raise ConfigError(
+                f"layer sizes must be whole numbers, e.g. 784 30 10, got {' '.join(text)!r}"
+            ) from None
+        try:
+            values["seed"] = int(values["seed"].strip() or "0")
+        except ValueError:
+            raise ConfigError(f"the seed must be a whole number, got {values['seed']!r}") from None
+        values["data"] = values["data"] or "digits"
+        return RunSpec(**values).validate()
+
+    def set_spec(self, spec: RunSpec, *, live: dict | None = None) -> None:
+        """Show ``spec`` (with the current η, m, σ, cost from ``live``) without emitting."""
+        values = {**spec.to_dict(), **(live or {})}
+        for name, widget in self.fields.items():
+            value = values[name]
+            blocked = widget.blockSignals(True)
+            if isinstance(widget, QComboBox):
+                widget.setCurrentText(str(value))
+            elif isinstance(widget, QSpinBox | QDoubleSpinBox):
+                widget.setValue(value)
+            elif name == "sizes":
+                widget.setText(" ".join(map(str, value)) if value else "")
+            else:
+                widget.setText(str(value))
+            widget.blockSignals(blocked)
 
     def show_sizes(self, sizes) -> None:
         """Show the network's actual sizes (after a default was chosen for the data)."""
@@ -204,6 +240,21 @@ class HyperparametersPanel(QWidget):
 
     def _on_rebuild(self) -> None:
         self.rebuild_requested.emit(None)
+
+
+#: The objectName of each field's widget (tests and accessibility tools find them by it).
+OBJECT_NAMES = {
+    "data": "dataCombo",
+    "sizes": "sizesEdit",
+    "activation": "activationCombo",
+    "cost": "costCombo",
+    "eta": "etaSpin",
+    "mini_batch_size": "batchSpin",
+    "epochs": "epochsSpin",
+    "seed": "seedEdit",
+    "dtype": "dtypeCombo",
+    "blas_threads": "blasSpin",
+}
 
 
 __all__ = ["ControlsPanel", "HyperparametersPanel", "NODE_QUANTITIES"]

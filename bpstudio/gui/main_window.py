@@ -1,29 +1,44 @@
 """The main window: the network in the centre, docks for controls, plots and inspection.
 
-It renders snapshots and forwards user intent to the :class:`TrainingController`; it never
-touches the live network. Each snapshot is drawn as it arrives: while training runs the worker
-sends at most ~30 a second and waits until each is painted (see ``FrameGate``); plots and the
-status bar are redrawn a few times a second.
+It forwards user intent to the :class:`TrainingController` and feeds the one GUI model
+(:class:`~bpstudio.gui.model.ViewModel`: snapshot, selection, node quantity) that the panels
+follow; it never touches the live network. Each snapshot is drawn as it arrives: while training
+runs the worker paces snapshots by what frames cost and waits until each is painted (see
+``FrameGate``); plots and the status bar are redrawn a few times a second.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 
 import numpy as np
-from PySide6.QtCore import QAbstractEventDispatcher, Qt, Signal
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
+from PySide6.QtCore import QAbstractEventDispatcher, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QWidget,
+)
 
 from bpstudio.core.errors import BpstudioError
 from bpstudio.core.functions import get_activation
 from bpstudio.core.probe import saturation
-from bpstudio.core.session import SessionSpec
+from bpstudio.core.run import RunSpec
+from bpstudio.core.runner import SPEEDS
+from bpstudio.core.session_file import SUFFIX
+from bpstudio.core.snapshot import Snapshot
+from bpstudio.gui import settings
 from bpstudio.gui.controls import ControlsPanel, HyperparametersPanel
 from bpstudio.gui.equations import EquationsPanel
 from bpstudio.gui.inspector import InspectorPanel
+from bpstudio.gui.model import ViewModel
 from bpstudio.gui.network_view import NetworkView
 from bpstudio.gui.plots import PlotsPanel
-from bpstudio.gui.snapshot import Snapshot
+from bpstudio.gui.session_files import SessionFiles
 from bpstudio.gui.whyfast import WhyFastDialog
 from bpstudio.gui.window_parts import (
     add_docks,
@@ -47,20 +62,19 @@ class MainWindow(QMainWindow):
     """bpstudio's window. Build it with :func:`bpstudio.gui.create_main_window`."""
 
     # GUI-thread signals (the worker's arrive queued; tests and scripts wait on these).
-    session_loaded = Signal(object)  # the first Snapshot of a new or reset session
+    session_loaded = Signal(object)  # the first Snapshot of a new, reset or opened session
     snapshot_received = Signal(object)
     running_changed = Signal(bool)
     diverged = Signal(str)
     error_shown = Signal(str)
 
-    def __init__(self, spec: SessionSpec, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, spec: RunSpec, parent: QWidget | None = None, *, open_file: str | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
-        self.setWindowTitle("bpstudio — backpropagation, step by step")
         self.spec = spec
-        self.snapshot: Snapshot | None = None
-        self.selection: tuple | None = None
-        self.node_quantity = "delta"
+        self.model = ViewModel(self)
         self.show_saturation = False
         self.last_message: str | None = None
         self._dirty = False
@@ -74,9 +88,31 @@ class MainWindow(QMainWindow):
             app.aboutToQuit.connect(self.controller.shutdown)
         self._make_actions()
         self._make_widgets()
+        self.files = SessionFiles(self)
         self._connect()
-        self.statusBar().showMessage(f"Loading {spec.data}…")
-        self.controller.build(spec)
+        self._restore_settings()
+        self.setAcceptDrops(True)
+        self.files.update_title()
+        if open_file:
+            self.statusBar().showMessage(f"Opening {open_file}…")
+            self.controller.build(spec)
+            self.files.open(open_file, confirmed=True)
+        else:
+            self.statusBar().showMessage(f"Loading {spec.data}…")
+            self.controller.build(spec)
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The newest snapshot (the model's)."""
+        return self.model.snapshot
+
+    @property
+    def selection(self) -> tuple | None:
+        return self.model.selection
+
+    @property
+    def node_quantity(self) -> str:
+        return self.model.node_quantity
 
     # -- construction ------------------------------------------------------------------------------
     def _make_actions(self) -> None:
@@ -84,6 +120,10 @@ class MainWindow(QMainWindow):
         self.actions = make_actions(
             self,
             {
+                "actionOpen": lambda: self.files.open_dialog(),
+                "actionSave": lambda: self.files.save(),
+                "actionSaveAs": lambda: self.files.save_as(),
+                "actionExport": self._on_export,
                 "actionPlay": c.play,
                 "actionPause": c.pause,
                 "actionPlayPause": self._toggle_play,
@@ -101,8 +141,8 @@ class MainWindow(QMainWindow):
         self.controls = ControlsPanel(self.actions, self)
         self.hyper = HyperparametersPanel(self.spec, self)
         self.plots = PlotsPanel(self)
-        self.inspector = InspectorPanel(self)
-        self.equations = EquationsPanel(self)
+        self.inspector = InspectorPanel(self.model, self)
+        self.equations = EquationsPanel(self.model, self)
         self.why_fast: WhyFastDialog | None = None
         panels = {
             "controls": self.controls,
@@ -112,7 +152,8 @@ class MainWindow(QMainWindow):
             "plots": self.plots,
         }
         self.docks = add_docks(self, panels)
-        add_toolbar_and_menus(self, self.actions, self.docks)
+        self.note = add_note_dock(self, self.docks)
+        add_toolbar_and_menus(self, self.actions, self.docks, lambda p: self.files.open(p))
         self.status = add_status_labels(self)
 
     def _connect(self) -> None:
@@ -130,21 +171,47 @@ class MainWindow(QMainWindow):
         self.actions["actionFit"].triggered.connect(self.view.fit)
         self.actions["actionRebuild"].triggered.connect(self._on_rebuild)
         self.controls.speed_changed.connect(self.controller.set_speed)
-        self.controls.node_quantity_changed.connect(self._on_node_quantity)
+        self.controls.node_quantity_changed.connect(self.model.set_node_quantity)
         self.controls.edge_filter_changed.connect(self.view.set_edge_filter)
         self.controls.saturation_toggled.connect(self._on_saturation)
         self.hyper.hyperparameters_changed.connect(
             lambda values: self.controller.set_hyperparameters(**values)
         )
         self.hyper.rebuild_requested.connect(self._on_rebuild)
-        self.view.weight_selected.connect(lambda l, j, k: self._select(("w", l, j, k)))
-        self.view.neuron_selected.connect(lambda l, j: self._select(("n", l, j)))
-        self.view.selection_cleared.connect(lambda: self._select(None))
+        self.model.node_quantity_changed.connect(lambda _: self.render_now())
+        self.model.selection_changed.connect(self._on_selection_changed)
+        self.view.weight_selected.connect(lambda l, j, k: self.model.set_selection(("w", l, j, k)))
+        self.view.neuron_selected.connect(lambda l, j: self.model.set_selection(("n", l, j)))
+        self.view.selection_cleared.connect(lambda: self.model.set_selection(None))
         self.view.set_tooltip_provider(self._tooltip)
         self.view.painted.connect(self._on_painted)
+        self.note.textChanged.connect(self.files.mark_modified)
         self._painted_serial: int | None = None
         self._idle_dispatcher = QAbstractEventDispatcher.instance()
         self._idle_dispatcher.aboutToBlock.connect(self._on_idle)
+
+    def _restore_settings(self) -> None:
+        settings.restore_window_state(self)
+        quantity = settings.get_value("view/node_quantity", "delta", kind=str)
+        index = self.controls.quantity.findData(quantity)
+        if index >= 0:
+            self.controls.quantity.setCurrentIndex(index)
+        edges = settings.get_value("view/edge_filter", 0, kind=int)
+        if 0 <= edges < self.controls.edges.count():
+            self.controls.edges.setCurrentIndex(edges)
+        speed = settings.get_value("view/speed", self.controls.speed.value(), kind=int)
+        if 0 <= speed <= self.controls.speed.maximum():
+            self.controls.speed.setValue(speed)
+        self.controller.set_speed(SPEEDS[self.controls.speed.value()])
+
+    def _save_settings(self) -> None:
+        settings.save_window_state(self)
+        settings.set_value("view/node_quantity", self.model.node_quantity)
+        settings.set_value("view/edge_filter", self.controls.edges.currentIndex())
+        settings.set_value("view/speed", self.controls.speed.value())
+        snap = self.model.snapshot
+        if snap is not None and snap.spec is not None:
+            settings.save_last_run(snap.spec.to_dict())
 
     # -- user intent -------------------------------------------------------------------------------
     def _toggle_play(self) -> None:
@@ -158,11 +225,23 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, "bpstudio", text)
         return answer == QMessageBox.StandardButton.Yes
 
+    def confirm_discard(self, doing: str) -> bool:
+        """True if there is no unsaved progress, or the user agrees to lose it."""
+        snap = self.snapshot
+        if not self.files.modified or snap is None or snap.batches_done == 0:
+            return True
+        return self.confirm(f"{doing} discards the training not saved yet. Continue?")
+
+    def locate_data(self) -> str | None:
+        """Ask where a session's data is now: an MNIST folder (or the book's pickle)."""
+        folder = QFileDialog.getExistingDirectory(self, "The folder of the four MNIST files")
+        return f"mnist:{folder}" if folder else None
+
     def _on_rebuild(self, *_):
         try:
             spec = self.hyper.spec()
-        except ValueError as exc:
-            self._message("Layer sizes", str(exc), QMessageBox.Icon.Warning)
+        except BpstudioError as exc:
+            self.show_message("Network and hyperparameters", str(exc), QMessageBox.Icon.Warning)
             return
         snap = self.snapshot
         if snap is not None and snap.batches_done > 0:
@@ -174,38 +253,100 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Loading {spec.data}…")
         self.controller.build(spec)
 
-    def _on_node_quantity(self, key: str) -> None:
-        self.node_quantity = key
-        self._render()
-
     def _on_saturation(self, on: bool) -> None:
         self.show_saturation = on
-        self._render()
+        self.render_now()
 
-    def _select(self, selection: tuple | None) -> None:
-        self.selection = selection
-        self._update_inspection()
+    def _on_selection_changed(self, selection) -> None:
+        if selection is None:
+            self.view.clear_selection()
+        elif selection[0] == "w":
+            self.view.select_weight(*selection[1:])
+        else:
+            self.view.select_neuron(*selection[1:])
+
+    def note_text(self) -> str:
+        return self.note.toPlainText()
+
+    def view_state(self) -> dict:
+        """What a session file keeps of the window: the selection and what the view shows."""
+        sel = self.model.selection
+        return {
+            "selection": None if sel is None else list(sel),
+            "node_quantity": self.model.node_quantity,
+            "edge_filter": self.controls.edges.currentIndex(),
+            "saturation": self.show_saturation,
+        }
+
+    def _apply_view_state(self, view: dict, snap: Snapshot) -> None:
+        quantity = view.get("node_quantity")
+        index = self.controls.quantity.findData(quantity) if isinstance(quantity, str) else -1
+        if index >= 0:
+            self.controls.quantity.setCurrentIndex(index)
+        edges = view.get("edge_filter")
+        if isinstance(edges, int) and 0 <= edges < self.controls.edges.count():
+            self.controls.edges.setCurrentIndex(edges)
+        if isinstance(view.get("saturation"), bool):
+            self.controls.saturation.setChecked(view["saturation"])
+        sel = view.get("selection")
+        if isinstance(sel, list) and sel:
+            self.model.set_selection(tuple(sel))
+
+    def _on_export(self) -> None:
+        from bpstudio.gui.window_exports import open_export_dialog
+
+        open_export_dialog(self)
+
+    # -- files dropped on the window ---------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if _dropped_session(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        path = _dropped_session(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.files.open(path)
 
     # -- from the worker ---------------------------------------------------------------------------
     def _on_session_ready(self, snap: Snapshot) -> None:
         self.plots.cost.clear_data()
         self.plots.accuracy.set_records(())
-        self.selection = None
+        self.spec = snap.spec
+        self.hyper.set_spec(snap.spec, live={
+            "eta": snap.eta, "mini_batch_size": snap.mini_batch_size,
+            "activation": snap.activation, "cost": snap.cost,
+        })
         self.statusBar().showMessage(f"{snap.data_name}: network {list(snap.sizes)}", 5000)
-        self.hyper.show_sizes(snap.sizes)
-        self._on_snapshot(snap)
-        self._render()
+        opened = self.files._opening is not None
+        self.files.session_loaded(snap)
+        self.note.blockSignals(True)
+        self.note.setPlainText(snap.note)
+        self.note.blockSignals(False)
+        self.model.set_snapshot(snap, new_session=True)
+        self._on_snapshot(snap, emit=False)
+        if opened:
+            self._apply_view_state(self._opened_view(snap), snap)
+            if snap.note:
+                self.docks["noteDock"].show()
+                self.docks["noteDock"].raise_()
+        self.render_now()
         self.session_loaded.emit(snap)
 
-    def _on_snapshot(self, snap: Snapshot) -> None:
-        self.snapshot = snap
+    def _opened_view(self, snap) -> dict:
+        return getattr(snap, "view", None) or {}
+
+    def _on_snapshot(self, snap: Snapshot, emit: bool = True) -> None:
+        if emit:
+            self.model.set_snapshot(snap)
+        self.files.progressed(snap)
         self.plots.cost.add_costs(snap.first_cost_index, snap.new_costs, draw=False)
         if not snap.running:
-            self._render()
+            self.render_now()
         elif self._frames_gated:
-            # While training runs the worker sends at most ~30 snapshots a second and waits
-            # until each is on screen (FrameGate, _on_painted), so the GUI never falls behind.
-            self._render()
+            # While training runs the worker waits until each snapshot is on screen
+            # (FrameGate, _on_painted), so the GUI never falls behind.
+            self.render_now()
         else:
             self._dirty = True  # hidden: drawn when the window shows again
         self.snapshot_received.emit(snap)
@@ -220,7 +361,7 @@ class MainWindow(QMainWindow):
         # the gate any earlier lets the rest of the frame fight the worker for the interpreter
         # lock, and each such fight costs both threads up to Python's switch interval (5 ms).
         if self._painted_serial is not None:
-            self.controller.worker.frames.drawn(self._painted_serial)
+            self.controller.frames.drawn(self._painted_serial)
             self._painted_serial = None
 
     def _on_running_changed(self, running: bool) -> None:
@@ -229,25 +370,29 @@ class MainWindow(QMainWindow):
         self.running_changed.emit(running)
 
     def _on_diverged(self, message: str) -> None:
-        self._message(
+        self.show_message(
             "Training diverged", message + "\n\nTraining is paused.", QMessageBox.Icon.Warning
         )
         self.diverged.emit(message)
 
     def _on_failed(self, message: str) -> None:
-        self._message("bpstudio", message, QMessageBox.Icon.Critical)
+        snap = self.snapshot
+        if snap is not None and snap.spec is not None:  # the form shows the session it has
+            self.spec = snap.spec
+            self.hyper.set_spec(snap.spec)
+        self.show_message("bpstudio", message, QMessageBox.Icon.Critical)
         self.error_shown.emit(message)
 
     def _on_epochs_done(self) -> None:
         snap = self.snapshot
         if snap is not None:
             self.statusBar().showMessage(
-                f"Finished {snap.epochs_target} epochs. Raise Epochs to train on; stepping "
-                "goes on as before.",
+                f"Finished {snap.epochs_target} epochs (epoch 0 to {snap.epochs_target - 1}). "
+                "Raise Epochs to train on; stepping goes on as before.",
                 15000,
             )
 
-    def _message(self, title: str, text: str, icon) -> None:
+    def show_message(self, title: str, text: str, icon) -> None:
         """Show a message without blocking (the app keeps running); remembered for tests."""
         self.last_message = text
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
@@ -257,7 +402,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text.splitlines()[0], 10000)
 
     # -- drawing -----------------------------------------------------------------------------------
-    def _render(self) -> None:
+    def render_now(self) -> None:
+        """Draw the newest snapshot now (the network, its overlays, the status and plots)."""
         snap = self.snapshot
         if snap is None:
             return
@@ -270,7 +416,7 @@ class MainWindow(QMainWindow):
         trace = snap.trace
         values, neutral = self._node_values(snap)
         self.view.set_node_values(
-            values, NODE_LABELS[self.node_quantity], neutral, hold=snap.running
+            values, NODE_LABELS[self.model.node_quantity], neutral, hold=snap.running
         )
         self.view.set_input_image(None if trace is None else trace.x[0])
         self._render_phase(snap)
@@ -283,15 +429,13 @@ class MainWindow(QMainWindow):
             self._plots_drawn = now
             self.plots.cost.flush()
             self.plots.accuracy.set_records(snap.epoch_records)
-        if not snap.running:  # while training runs the panels would only flicker
-            self._update_inspection()
 
     def _node_values(self, snap: Snapshot):
         trace = snap.trace
         L = snap.num_layers
         if trace is None:
             return [None] * L, set(range(1, L + 1))
-        key = self.node_quantity
+        key = self.model.node_quantity
         act = get_activation(trace.activation)
         values = []
         for l in range(1, L + 1):
@@ -336,19 +480,6 @@ class MainWindow(QMainWindow):
         raw = self.plots.cost.raw  # the last mini-batch's cost, whichever snapshot brought it
         s["costLabel"].setText(f"cost {raw.y[-1]:.5f}" if len(raw) else "cost —")
 
-    def _update_inspection(self) -> None:
-        """Show the selection's numbers in the inspector and the equations."""
-        snap, sel = self.snapshot, self.selection
-        if snap is None:
-            return
-        if sel is None:
-            self.inspector.clear()
-        elif sel[0] == "w":
-            self.inspector.show_weight(snap, *sel[1:])
-        else:
-            self.inspector.show_neuron(snap, *sel[1:])
-        self.equations.set_state(snap, sel)
-
     def _tooltip(self, hit: tuple) -> str:
         """Hover text: w and ∂C/∂w of an edge, or a neuron's δ, from the newest snapshot."""
         snap = self.snapshot
@@ -372,7 +503,7 @@ class MainWindow(QMainWindow):
         try:
             dialog = WhyFastDialog.from_snapshot(self.snapshot, self)
         except BpstudioError as exc:
-            self._message("Why backprop is fast", str(exc), QMessageBox.Icon.Information)
+            self.show_message("Why backprop is fast", str(exc), QMessageBox.Icon.Information)
             return
         if self.why_fast is not None:
             self.why_fast.close()
@@ -385,22 +516,55 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
         self._frames_gated = True
-        self.controller.worker.frames.set_open(False)
+        self.controller.frames.set_open(False)
         if self._dirty:
-            self._render()
+            self.render_now()
 
     def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self._frames_gated = False
-        self.controller.worker.frames.set_open(True)
+        self.controller.frames.set_open(True)
         super().hideEvent(event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self.controller.thread.isRunning() and not self.confirm_discard("Closing"):
+            event.ignore()
+            return
         self._frames_gated = False
-        self.controller.worker.frames.set_open(True)
+        self.controller.frames.set_open(True)
         if self._idle_dispatcher is not None:
             self._idle_dispatcher.aboutToBlock.disconnect(self._on_idle)
             self._idle_dispatcher = None
         if self.why_fast is not None:
             self.why_fast.close()
+        if self.controller.thread.isRunning():
+            self._save_settings()
         self.controller.shutdown()
         super().closeEvent(event)
+        # Free this window's arrays now, not whenever the collector next runs (issue 11, #20).
+        QTimer.singleShot(0, gc.collect)
+
+
+def _dropped_session(event) -> str | None:
+    """The one .bpsession file a drag carries, if it carries one."""
+    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
+    if len(paths) == 1 and paths[0].endswith(SUFFIX):
+        return paths[0]
+    return None
+
+
+def add_note_dock(window: QMainWindow, docks: dict) -> QPlainTextEdit:
+    """A dock with the run's free-text note (a teacher's instructions), saved with the session."""
+    note = QPlainTextEdit()
+    note.setObjectName("noteEdit")
+    note.setPlaceholderText(
+        "A note kept with this run, e.g. instructions for students; saved in the session file"
+    )
+    dock = QDockWidget("Note", window)
+    dock.setObjectName("noteDock")
+    dock.setWidget(note)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.tabifyDockWidget(docks["equationsDock"], dock)
+    docks["equationsDock"].raise_()
+    docks["noteDock"] = dock
+    return note

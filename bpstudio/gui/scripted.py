@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEventLoop, QTimer
 
 from bpstudio.core.errors import BpstudioError, ConfigError
+from bpstudio.gui.model import check_selection
 
 TIMEOUT_MS = 120_000
 
@@ -75,11 +76,12 @@ def drive(app, window, *, batches: int = 0, select: str | None = None, phases: i
     for _ in range(phases):
         window.controller.step_phase()
         wait_for(window.snapshot_received, failure=window.error_shown)
-    window._render()
+    window.render_now()
     if selection is not None:
-        if selection[0] == "w":
-            window.view.select_weight(*selection[1:])
-        else:
-            window.view.select_neuron(*selection[1:])
+        try:
+            selection = check_selection(selection, window.snapshot.sizes)
+        except ValueError as exc:
+            raise ConfigError(f"--select: {exc}") from None
+        window.model.set_selection(selection)
     window.view.refresh_now()
     app.processEvents()

@@ -1,15 +1,16 @@
-"""The training worker: owns the live session in its own thread and sends snapshots.
+"""The training worker: runs a :class:`~bpstudio.core.runner.Runner` in its own thread.
 
 Threading contract (see shared conventions):
 
-1. The worker's thread owns the :class:`~bpstudio.core.session.Session`; the GUI never touches it.
+1. The worker's thread owns the runner and its live session; the GUI never touches them.
 2. The GUI sends commands through :class:`TrainingController`, whose signals are connected to the
-   worker's slots with queued connections. The worker trains in time slices of a few
-   milliseconds driven by a timer of its own thread, so a command waits at most one slice.
-3. The worker sends immutable :class:`~bpstudio.gui.snapshot.Snapshot` copies, at most about 30
-   a second, and reports every error as ``failed(message)`` (a diverging step as ``diverged``).
-4. :meth:`TrainingController.shutdown` stops the timer in the worker's thread, quits the thread
-   and joins it.
+   worker's slots (queued). The worker trains in slices of a few milliseconds driven by a timer
+   of its own thread, so a command waits at most one slice.
+3. The worker sends immutable snapshots, paced by what frames cost (see
+   :mod:`bpstudio.core.runner`), and reports every error as ``failed(message)`` (a diverging step
+   as ``diverged``).
+4. :meth:`TrainingController.shutdown` cancels a load under way, stops the timer in the worker's
+   thread, quits the thread and joins it. Nothing calls ``QThread.terminate()``.
 """
 
 from __future__ import annotations
@@ -20,21 +21,17 @@ import traceback
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from bpstudio.core.errors import BpstudioError, DivergenceError
-from bpstudio.core.session import Session, SessionSpec, build_session
+from bpstudio.core.errors import BpstudioError, Cancelled
+from bpstudio.core.runner import SPEEDS, Runner
+from bpstudio.core.session import Session
 from bpstudio.gui.gc_guard import MainThreadCollector
-from bpstudio.gui.snapshot import Snapshot, take_snapshot
 
-#: Snapshot interval: the GUI draws at most this often.
-SNAPSHOT_SECONDS = 1 / 30
-#: Longest a training slice holds the worker's thread before it looks at its commands again.
-SLICE_SECONDS = 0.02
-#: Pause after a slice, so the GUI thread can take the interpreter lock (see _tick).
+__all__ = ["SPEEDS", "FrameGate", "TrainingController", "TrainingWorker"]
+
+#: Pause after a slice while no window takes its turn, so the GUI thread can take the lock.
 YIELD_SECONDS = 0.0005
 #: Longest the worker waits for the GUI to draw a snapshot before it trains on.
 FRAME_WAIT_SECONDS = 0.015
-#: Speeds the speed control offers, in mini-batches per second; None is "as fast as it goes".
-SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 30, 100, 300, 1000, None)
 
 
 class FrameGate:
@@ -72,47 +69,79 @@ class TrainingWorker(QObject):
     """Lives in the training thread; every slot runs there."""
 
     snapshot_ready = Signal(object)  # Snapshot
-    session_ready = Signal(object)  # the new session's first Snapshot, after (re)building
+    session_ready = Signal(object)  # the first Snapshot of a new, reset or opened session
     running_changed = Signal(bool)
     diverged = Signal(str)
     failed = Signal(str)
+    open_failed = Signal(str, str)  # path, message: the current session is kept
+    data_missing = Signal(str, str)  # path, message: the file's data could not be found
+    saved = Signal(str)  # path
     epochs_done = Signal()
     stopped = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, frames: FrameGate, cancel: threading.Event) -> None:
         super().__init__()
-        self.session: Session | None = None
-        self._spec = SessionSpec()
+        self.runner = Runner()
+        self._frames = frames
+        self._cancel = cancel
         self._timer: QTimer | None = None
-        self._running = False
-        self._speed: float | None = None
-        self._serial = 0
-        self._costs_sent = 0
-        self._last_snapshot = 0.0
-        self._rate_mark = (0.0, 0)  # (time, examples_seen) for examples per second
-        self._rate = 0.0
-        self.frames = FrameGate()
 
     # -- slots: commands from the GUI ----------------------------------------------------------
     @Slot(object)
-    def build(self, spec: SessionSpec) -> None:
-        """Create a new session from ``spec`` (data, sizes, …) and send its first snapshot."""
+    def build(self, spec) -> None:
+        """Create a new session from a RunSpec and send its first snapshot."""
         self._set_running(False)
         try:
-            session = build_session(spec)
+            snap = self.runner.build(spec, cancel=self._cancel.is_set)
+        except Cancelled:
+            return
         except BpstudioError as exc:
             self.failed.emit(str(exc))
             return
         except Exception:  # noqa: BLE001 - report, never kill the worker
             self.failed.emit("could not create the session:\n" + traceback.format_exc(limit=3))
             return
-        self.session, self._spec = session, spec
-        self._costs_sent = 0
-        self.session_ready.emit(self._snapshot())
+        self.session_ready.emit(snap)
+
+    @Slot(str, object)
+    def open_file(self, path: str, data_spec) -> None:
+        """Open a session file (with ``data_spec`` overriding where its data is)."""
+        from bpstudio.core.session_file import DataNotFound
+
+        self._set_running(False)
+        try:
+            session = Session.load(path, data_spec=data_spec, cancel=self._cancel.is_set)
+        except Cancelled:
+            return
+        except DataNotFound as exc:
+            self.data_missing.emit(path, str(exc))
+            return
+        except BpstudioError as exc:
+            self.open_failed.emit(path, str(exc))
+            return
+        except Exception:  # noqa: BLE001
+            self.open_failed.emit(path, "could not open it:\n" + traceback.format_exc(limit=3))
+            return
+        self.session_ready.emit(self.runner.adopt(session))
+
+    @Slot(str, str, object)
+    def save_file(self, path: str, note: str, view: dict) -> None:
+        """Save the live session (with the window's note and view settings) to ``path``."""
+        try:
+            self.runner.set_note(note)
+            self.runner.set_view(view)
+            self.runner.session.save(path)
+        except BpstudioError as exc:
+            self.failed.emit(f"could not save {path}: {exc}")
+            return
+        except Exception:  # noqa: BLE001
+            self.failed.emit("could not save:\n" + traceback.format_exc(limit=3))
+            return
+        self.saved.emit(path)
 
     @Slot()
     def play(self) -> None:
-        if self.session is not None and not self._epochs_reached():
+        if self.runner.play():
             self._set_running(True)
 
     @Slot()
@@ -122,127 +151,101 @@ class TrainingWorker(QObject):
 
     @Slot()
     def step_batch(self) -> None:
-        """Pause, then run exactly one mini-batch (or finish the one under way)."""
-        self._set_running(False)
-        self._guarded(lambda s: s.step_batch(record=True))
+        self._guarded(self.runner.step_batch)
 
     @Slot(int)
     def advance(self, batches: int) -> None:
-        """Pause, then run ``batches`` mini-batches at full speed and send one snapshot."""
-        self._set_running(False)
-
-        def run(session: Session) -> None:
-            target = session.batches_done + batches
-            while session.batches_done < target - 1:
-                session.run(target - 1 - session.batches_done)
-            if session.batches_done < target:
-                session.step_batch(record=True)  # the last one recorded, for the views
-
-        self._guarded(run)
+        self._guarded(lambda: self.runner.advance(batches))
 
     @Slot()
     def step_phase(self) -> None:
-        """Pause, then run the next phase of backprop."""
-        self._set_running(False)
-        self._guarded(lambda s: s.step_phase())
+        self._guarded(self.runner.step_phase)
 
     @Slot()
     def reset(self) -> None:
-        """Pause and re-initialise the weights from the seed; history starts again."""
         self._set_running(False)
-        if self.session is not None:
-            self.session.reset()
-            self._costs_sent = 0
-            self.session_ready.emit(self._snapshot())
+        if self.runner.session is not None:
+            self.runner.reset()
+            self.session_ready.emit(self.runner.snapshot())
 
     @Slot(dict)
     def set_hyperparameters(self, values: dict) -> None:
-        """η, mini-batch size, activation, cost (applied from the next mini-batch) and epochs."""
-        values = dict(values)
-        epochs = values.pop("epochs", None)
-        if epochs is not None:
-            self._spec = SessionSpec(**{**self._spec.__dict__, "epochs": int(epochs)})
-        if self.session is None:
+        """η, m, σ, cost (applied from the next mini-batch) and epochs."""
+        if self.runner.session is None:
             return
         try:
-            self.session.set_hyperparameters(**values)
+            self.runner.set_hyperparameters(values)
         except BpstudioError as exc:
             self.failed.emit(str(exc))
-            return
-        self._spec = SessionSpec(**{**self._spec.__dict__, **_spec_names(values)})
         self._emit_snapshot()
 
     @Slot(object)
     def set_speed(self, batches_per_second: float | None) -> None:
-        self._speed = batches_per_second
-        if self._running:
-            self._timer.setInterval(self._interval_ms())
+        self.runner.set_speed(batches_per_second)
+        if self.runner.running and self._timer is not None:
+            self._timer.setInterval(self.runner.interval_ms())
+
+    @Slot(object, int)
+    def trace_input(self, x, label: int) -> None:
+        """Backprop on one input of the user's, without changing the network."""
+        self._set_running(False)
+        try:
+            snap = self.runner.trace_input(x, label)
+        except BpstudioError as exc:
+            self.failed.emit(str(exc))
+            return
+        self.snapshot_ready.emit(snap)
 
     @Slot()
     def shutdown(self) -> None:
         """Stop training and quit this thread's event loop (the controller joins it)."""
-        self._running = False
+        self._set_running(False)
         if self._timer is not None:
             self._timer.stop()
             self._timer.deleteLater()
             self._timer = None
+        self.runner.close()
         self.stopped.emit()
         QThread.currentThread().quit()
 
     # -- the training loop ------------------------------------------------------------------------
     def _tick(self) -> None:
-        session = self.session
-        if session is None or not self._running:
-            return
-        now = time.perf_counter()
+        runner = self.runner
         try:
-            if self._speed is None:
-                # As fast as it goes: batches until the slice or the snapshot interval is up;
-                # the batch that precedes a snapshot is recorded so views can inspect it.
-                due = self._last_snapshot + SNAPSHOT_SECONDS
-                session.run(1_000_000, deadline=min(now + SLICE_SECONDS, due))
-                if time.perf_counter() >= due and not self._epoch_boundary_just_passed():
-                    session.step_batch(record=True)
-            else:
-                session.step_batch(record=True)
-        except DivergenceError as exc:
-            self._set_running(False)
-            self._emit_snapshot()
-            self.diverged.emit(str(exc))
-            return
+            result = runner.tick()
         except Exception:  # noqa: BLE001 - the worker reports every error and keeps running
             self._set_running(False)
             self.failed.emit("training stopped by an error:\n" + traceback.format_exc(limit=4))
             return
-        if self._epochs_reached():
-            self._set_running(False)
-            self._emit_snapshot()
-            self.epochs_done.emit()
-        elif time.perf_counter() - self._last_snapshot >= SNAPSHOT_SECONDS or self._speed:
-            serial = self._emit_snapshot()
-            # Let the GUI thread draw this snapshot before training on. Both threads are mostly
-            # Python, so they cannot draw and train at once anyway; taking turns saves fighting
-            # over the interpreter lock on every numpy call, which cost both sides far more.
-            self.frames.wait_drawn(serial, FRAME_WAIT_SECONDS)
+        if result.snapshot is None:
+            if self._frames.is_open:
+                # No window takes its turn at each snapshot, so pause briefly: a thread waiting
+                # for the interpreter lock can otherwise lose every race for it.
+                time.sleep(YIELD_SECONDS)
             return
-        if self.frames.is_open:
-            # No window takes its turn at each snapshot (see above), so pause briefly: a thread
-            # waiting for the interpreter lock can otherwise lose every race for it, since
-            # training releases and retakes it many times a millisecond (every BLAS call).
-            time.sleep(YIELD_SECONDS)
-
-    def _epoch_boundary_just_passed(self) -> bool:
-        return self.session.batch_in_epoch == 0 and self.session.batches_done > 0
-
-    def _epochs_reached(self) -> bool:
-        s = self.session
-        return s is not None and s.epoch >= self._spec.epochs and not s.in_pass
+        if result.finished or result.diverged:
+            self._set_running(False)
+        t0 = time.perf_counter()
+        self.snapshot_ready.emit(result.snapshot)
+        if result.diverged:
+            self.diverged.emit(result.diverged)
+        elif result.finished:
+            self.epochs_done.emit()
+        elif runner.running and not self._frames.is_open:
+            # Let the GUI thread draw this snapshot before training on: both threads are mostly
+            # Python and take turns with the interpreter lock anyway. What the wait costs is
+            # what the frame cost training; the runner paces frames by it.
+            self._frames.wait_drawn(result.snapshot.serial, FRAME_WAIT_SECONDS)
+            runner.report_frame_cost(time.perf_counter() - t0)
 
     def _guarded(self, action) -> None:
-        if self.session is None:
+        from bpstudio.core.errors import DivergenceError
+
+        if self.runner.session is None:
             return
+        self._set_running(False)
         try:
-            action(self.session)
+            action()
         except DivergenceError as exc:
             self._emit_snapshot()
             self.diverged.emit(str(exc))
@@ -253,54 +256,25 @@ class TrainingWorker(QObject):
         self._emit_snapshot()
 
     def _set_running(self, running: bool) -> None:
-        if running == self._running:
-            return
-        self._running = running
+        if not running:
+            self.runner.pause()
         if self._timer is None:
             self._timer = QTimer(self)
             self._timer.timeout.connect(self._tick)
-        if running:
-            self._rate_mark = (time.perf_counter(), self.session.examples_seen)
-            self._timer.start(self._interval_ms())
-        else:
+        was = self._timer.isActive()
+        if running and not was:
+            self._timer.start(self.runner.interval_ms())
+        elif not running and was:
             self._timer.stop()
-            self._rate = 0.0
-        self.running_changed.emit(running)
-
-    def _interval_ms(self) -> int:
-        return 0 if self._speed is None else max(1, round(1000 / self._speed))
-
-    def _snapshot(self) -> Snapshot:
-        s = self.session
-        now = time.perf_counter()
-        t0, seen0 = self._rate_mark
-        if self._running and now - t0 >= 0.5:
-            self._rate = (s.examples_seen - seen0) / (now - t0)
-            self._rate_mark = (now, s.examples_seen)
-        snap = take_snapshot(
-            s,
-            serial=self._serial,
-            costs_from=self._costs_sent,
-            running=self._running,
-            examples_per_second=self._rate if self._running else 0.0,
-            epochs_target=self._spec.epochs,
-        )
-        self._serial += 1
-        self._costs_sent = len(s.history.batch_costs)
-        self._last_snapshot = now
-        return snap
+        if running != was:
+            self.running_changed.emit(running)
 
     def _emit_snapshot(self) -> int:
-        if self.session is None:
+        if self.runner.session is None:
             return -1
-        snap = self._snapshot()
+        snap = self.runner.snapshot()
         self.snapshot_ready.emit(snap)
         return snap.serial
-
-
-def _spec_names(values: dict) -> dict:
-    keep = ("eta", "mini_batch_size", "activation", "cost")
-    return {k: v for k, v in values.items() if k in keep and v is not None}
 
 
 class TrainingController(QObject):
@@ -308,6 +282,8 @@ class TrainingController(QObject):
 
     # Commands, connected to the worker's slots across threads (queued).
     _build = Signal(object)
+    _open = Signal(str, object)
+    _save = Signal(str, str, object)
     _play = Signal()
     _pause = Signal()
     _step_batch = Signal()
@@ -316,18 +292,23 @@ class TrainingController(QObject):
     _reset = Signal()
     _set_hyper = Signal(dict)
     _set_speed = Signal(object)
+    _trace_input = Signal(object, int)
     _shutdown = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         MainThreadCollector.install()  # garbage is collected in the GUI thread, not here
+        self.frames = FrameGate()
+        self._cancel = threading.Event()
         self.thread = QThread()
         self.thread.setObjectName("trainingThread")
-        self.worker = TrainingWorker()
+        self.worker = TrainingWorker(self.frames, self._cancel)
         self.worker.moveToThread(self.thread)
         w = self.worker
         for signal, slot in (
             (self._build, w.build),
+            (self._open, w.open_file),
+            (self._save, w.save_file),
             (self._play, w.play),
             (self._pause, w.pause),
             (self._step_batch, w.step_batch),
@@ -336,13 +317,20 @@ class TrainingController(QObject):
             (self._reset, w.reset),
             (self._set_hyper, w.set_hyperparameters),
             (self._set_speed, w.set_speed),
+            (self._trace_input, w.trace_input),
             (self._shutdown, w.shutdown),
         ):
             signal.connect(slot)
         self.thread.start()
 
-    def build(self, spec: SessionSpec) -> None:
+    def build(self, spec) -> None:
         self._build.emit(spec)
+
+    def open_file(self, path: str, data_spec: str | None = None) -> None:
+        self._open.emit(str(path), data_spec)
+
+    def save_file(self, path: str, note: str = "", view: dict | None = None) -> None:
+        self._save.emit(str(path), note, dict(view or {}))
 
     def play(self) -> None:
         self._play.emit()
@@ -368,13 +356,14 @@ class TrainingController(QObject):
     def set_speed(self, batches_per_second: float | None) -> None:
         self._set_speed.emit(batches_per_second)
 
-    def shutdown(self, timeout_ms: int = 3000) -> bool:
-        """Stop the worker and join its thread; True when the thread has finished."""
+    def trace_input(self, x, label: int) -> None:
+        self._trace_input.emit(x, int(label))
+
+    def shutdown(self) -> bool:
+        """Cancel any load, stop the worker and join its thread (never terminates it)."""
         if not self.thread.isRunning():
             return True
+        self._cancel.set()  # a load under way stops at its next chunk
+        self.frames.set_open(True)
         self._shutdown.emit()
-        finished = self.thread.wait(timeout_ms)
-        if not finished:  # a slice or an MNIST load outlived the wait: do not leave it running
-            self.thread.terminate()
-            finished = self.thread.wait(timeout_ms)
-        return finished
+        return self.thread.wait()

@@ -213,10 +213,10 @@ def test_node_quantity_choice(window, qtbot):
     window.actions["actionStepBatch"].trigger()
     qtbot.waitUntil(lambda: window.snapshot.batches_done == 1, timeout=5000)
     window.controls.quantity.setCurrentIndex(1)  # a
-    window._render()
+    window.render_now()
     a = window.snapshot.trace.a[1].mean(axis=0)
     assert window.view.node_color(2, 0) == window.view.value_to_color(float(a[0]))
     window.controls.quantity.setCurrentIndex(3)  # σ'(z)
-    window._render()
+    window.render_now()
     sp = get_activation("sigmoid").prime(window.snapshot.trace.z[1]).mean(axis=0)
     assert window.view.node_color(2, 0) == window.view.value_to_color(float(sp[0]))
