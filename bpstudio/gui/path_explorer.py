@@ -104,6 +104,7 @@ class PathExplorer(QWidget):
         self._table.itemSelectionChanged.connect(self._on_row_selected)
         self._sums = QLabel()
         self._sums.setObjectName("pathSums")
+        self._sums.setWordWrap(True)
         for label in (self._title, self._note, self._sums):
             label.setTextFormat(Qt.TextFormat.RichText)
         row = QHBoxLayout()
@@ -376,24 +377,26 @@ class PathExplorer(QWidget):
             bp_mean = _mono(r.mean_backprop)
         head = "".join(
             f"<th align='right' style='padding-left:14px'>{h}</th>"
-            for h in ("Σ over the paths", "backprop ∂C/∂w", "finite difference")
+            for h in ("Σ over paths", "backprop ∂C/∂w", "finite diff.")
         )
         rows = [
             (
-                f"example x = {r.example} (C<sub>x</sub>)",
+                f"x = {r.example} (C<sub>x</sub>)",
                 r.example_sum,
                 _mono(r.example_backprop),
                 r.example_numeric,
             ),
-            ("mini-batch mean (C)", r.mean_sum, bp_mean, r.mean_numeric),
+            ("batch mean (C)", r.mean_sum, bp_mean, r.mean_numeric),
         ]
         body = "".join(
-            f"<tr><td>{name}</td>{_cell(_mono(s))}{_cell(bp)}{_cell(_mono(fd))}</tr>"
+            f"<tr><td style='white-space:nowrap'>{name}</td>"
+            + "".join(_cell(v) for v in (_mono(s), bp, _mono(fd)))
+            + "</tr>"
             for name, s, bp, fd in rows
         )
         note = (
-            f"<span style='color:{MUTED}'>The finite difference (C(w + ε) − C(w − ε)) / 2ε, "
-            f"ε = {EPSILON:g}, agrees to about 1e−9: it cannot resolve smaller gradients.</span>"
+            f"<p style='color:{MUTED}'>The finite difference (C(w + ε) − C(w − ε)) / 2ε, "
+            f"ε = {EPSILON:g}, agrees to about 1e−9: it cannot resolve smaller gradients.</p>"
         )
         table = f"<table cellspacing='0' cellpadding='2'><tr><th></th>{head}</tr>{body}</table>"
         return table + note
