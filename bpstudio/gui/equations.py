@@ -12,10 +12,7 @@ Layer numbers are the book's: l = 1 is the input layer; ``trace.weights[l - 2]``
 
 from __future__ import annotations
 
-import html
-import math
-import re
-from dataclasses import dataclass
+import time
 
 import numpy as np
 from PySide6.QtGui import QFontDatabase
@@ -24,105 +21,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QTextBrowser, QVBox
 from bpstudio.core.functions import get_activation, get_cost
 from bpstudio.core.probe import parameters_before
 from bpstudio.core.trace import Trace
+from bpstudio.gui.model import check_selection
+from bpstudio.gui.numbers import MUTED, Rich, caret_html, notation
 
 #: Background of the highlighted equation (a soft amber that reads on white and in print).
 HIGHLIGHT = "#ffe9a8"
 SUBST_COLOUR = "#1d4f91"
-MUTED = "#777777"
-
-_SUP = dict(zip("0123456789−+-()lLTn", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁻⁽⁾ˡᴸᵀⁿ"))
-_SUB = dict(zip("0123456789−+-jkxal", "₀₁₂₃₄₅₆₇₈₉₋₊₋ⱼₖₓₐₗ"))
-_SUB[","] = ","
-
-
-def _script(text: str, table: dict[str, str], mark: str) -> str:
-    if all(c in table for c in text):
-        return "".join(table[c] for c in text)
-    return f"{mark}({text})"
-
-
-@dataclass(frozen=True)
-class Rich:
-    """A piece of notation in two forms: HTML (sup/sub) and plain Unicode text."""
-
-    html: str
-    text: str
-
-    def __add__(self, other: Rich | str) -> Rich:
-        other = rich(other)
-        return Rich(self.html + other.html, self.text + other.text)
-
-    def __radd__(self, other: str) -> Rich:
-        return rich(other) + self
-
-
-def rich(value: Rich | str) -> Rich:
-    """Plain text as :class:`Rich` (escaped for HTML); a :class:`Rich` passes through."""
-    if isinstance(value, Rich):
-        return value
-    return Rich(html.escape(value).replace("  ", "&nbsp; "), value)
-
-
-def sym(base: str, sup: object = "", sub: object = "") -> Rich:
-    """A symbol with superscript and subscript, e.g. ``sym("w", 3, "7,12")`` → w³₇,₁₂."""
-    sup, sub = str(sup), str(sub)
-    h = html.escape(base) + (f"<sup>{html.escape(sup)}</sup>" if sup else "")
-    h += f"<sub>{html.escape(sub)}</sub>" if sub else ""
-    text = base + (_script(sup, _SUP, "^") if sup else "")
-    text += _script(sub, _SUB, "_") if sub else ""
-    return Rich(h, text)
-
-
-def fmt(value: float | None, digits: int = 5) -> str:
-    """A number with ``digits`` significant digits and a true minus sign; "—" for ``None``."""
-    if value is None:
-        return "—"
-    value = float(value)
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.{digits}g}".replace("-", "−")
-
-
-def num(value: float, paren: bool = False) -> Rich:
-    """A number as :class:`Rich`, in parentheses when negative and ``paren`` is set."""
-    text = fmt(value)
-    return rich(f"({text})" if paren and value < 0 else text)
-
-
-def caret_html(text: str) -> str:
-    """Turn the core's ``a^L``, ``e^−z``, ``δ^(l+1)`` into HTML superscripts."""
-    escaped = html.escape(text)
-    return re.sub(r"\^(\([^)]*\)|[\w−]+)", lambda m: f"<sup>{m.group(1)}</sup>", escaped)
-
-
-_SYMBOL = re.compile(r"\{([^{}^_]*)(?:\^([^{}_]*))?(?:_([^{}]*))?\}")
-_VALUE = re.compile(r"\$\((\w+)\)|\$(\w+)")
-
-
-def notation(template: str, **values) -> Rich:
-    """Build :class:`Rich` notation from a template.
-
-    ``{base^sup_sub}`` is a symbol (either script may be left out), ``$name`` a value from
-    ``values`` (ints as they are, floats through :func:`fmt`), and ``$(name)`` the same in
-    parentheses when negative. ``notation("{δ^$l_$j} = $(d)", l=3, j=7, d=-0.029)`` gives
-    δ³₇ = (−0.029).
-    """
-
-    def fill(text: str) -> str:
-        def one(m: re.Match) -> str:
-            value = values[m.group(1) or m.group(2)]
-            if isinstance(value, (str, int, np.integer)):
-                return str(value)
-            return num(value, paren=m.group(1) is not None).text
-
-        return _VALUE.sub(one, text)
-
-    out, pos = rich(""), 0
-    for m in _SYMBOL.finditer(template):
-        out += fill(template[pos : m.start()])
-        out += sym(fill(m.group(1)), fill(m.group(2) or ""), fill(m.group(3) or ""))
-        pos = m.end()
-    return out + fill(template[pos:])
+#: While training runs, the panels that follow the model redraw at most this often.
+LIVE_SECONDS = 0.5
+#: The equations keep at least this many lines of text in view, whatever the docks around do.
+MIN_LINES = 8
 
 
 # -- the general equations -----------------------------------------------------------------------
@@ -264,25 +172,105 @@ def substitutions(trace: Trace, selection, x: int) -> dict[str, list[Rich] | Non
     return sub.neuron(*selection[1:])
 
 
-class EquationsPanel(QWidget):
-    """BP1–BP4, the forward equations and SGD, with live numbers and the current phase marked."""
+class LiveThrottle:
+    """When a panel that follows the model redraws for a new snapshot.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    A paused snapshot (``running`` False) is always drawn, so that the panel is current the
+    moment training stops. While training runs the panel redraws at most every ``seconds``
+    (the first running snapshot after a paused one at once), so that it stays roughly current
+    without costing every frame.
+    """
+
+    def __init__(self, seconds: float = LIVE_SECONDS, clock=time.monotonic) -> None:
+        self.seconds, self._clock = seconds, clock
+        self._last: float | None = None  # when a running snapshot was last drawn
+
+    def due(self, snapshot) -> bool:
+        """Whether ``snapshot`` should be drawn now (and, if so, note that it is)."""
+        if snapshot is None or not snapshot.running:
+            self._last = None
+            return True
+        now = self._clock()
+        if self._last is not None and now - self._last < self.seconds:
+            return False
+        self._last = now
+        return True
+
+
+class ModelPanel(QWidget):
+    """A panel that follows a :class:`bpstudio.gui.model.ViewModel`'s snapshot and selection.
+
+    Subclasses draw ``self.model.snapshot`` and ``self.model.selection`` in :meth:`refresh`,
+    which runs when the selection changes and, paced by ``self.live`` (a :class:`LiveThrottle`),
+    when a snapshot arrives; a hidden panel draws when it shows again.
+    """
+
+    def __init__(self, model, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.model = model
+        self.live = LiveThrottle()
+        self._stale = False  # a snapshot arrived while the panel was hidden
+        model.snapshot_changed.connect(self._on_snapshot_changed)
+        model.selection_changed.connect(self._on_selection_changed)
+
+    @property
+    def current_selection(self) -> tuple | None:
+        """The model's selection: ("w", l, j, k), ("n", l, j) or ``None``."""
+        return self.model.selection
+
+    def refresh(self) -> None:
+        """Show the model's snapshot and selection now."""
+        self._stale = False
+
+    def fitting_selection(self) -> tuple | None:
+        """The model's selection if it names a weight or neuron of its snapshot, else None."""
+        snapshot = self.model.snapshot
+        try:
+            return (
+                None if snapshot is None else check_selection(self.model.selection, snapshot.sizes)
+            )
+        except ValueError:
+            return None
+
+    def _on_snapshot_changed(self, snapshot) -> None:
+        if not self.isVisible():
+            self._stale = True
+        elif self.live.due(snapshot):
+            self.refresh()
+
+    def _on_selection_changed(self, _selection) -> None:
+        self.refresh()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+
+class EquationsPanel(ModelPanel):
+    """BP1–BP4, the forward equations and SGD, with live numbers and the current phase marked.
+
+    Follows ``model`` (a :class:`bpstudio.gui.model.ViewModel`): its snapshot and selection.
+    """
+
+    def __init__(self, model, parent: QWidget | None = None) -> None:
+        super().__init__(model, parent)
         self.setObjectName("equationsPanel")
-        self._snapshot = None
-        self._selection = None
+        self._snapshot = None  # the snapshot on display (the model's, unless skipped)
         self._subs: dict[str, list[Rich] | None] = {}
         self._html = ""
         self._mono_family = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
         self._browser = QTextBrowser()
         self._browser.setObjectName("equationsText")
         self._browser.setOpenLinks(False)
+        # Never squeezed below a few equations by a neighbouring dock.
+        self._browser.setMinimumHeight(MIN_LINES * self._browser.fontMetrics().lineSpacing())
         self._example = QSpinBox()
         self._example.setObjectName("equationExample")
         self._example.setRange(0, 0)
         self._example.setToolTip("Which example x of the mini-batch to put into the equations")
         self._example_info = QLabel()
+        self._example_info.setObjectName("equationExampleInfo")
         self._example.valueChanged.connect(self._on_example_changed)
         row = QHBoxLayout()
         row.addWidget(QLabel("Example x ="))
@@ -292,13 +280,13 @@ class EquationsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(row)
         layout.addWidget(self._browser, 1)
-        self._render()
+        self.refresh()
 
     # -- API ------------------------------------------------------------------------------------
-    def set_state(self, snapshot, selection) -> None:
-        """Show ``snapshot``'s numbers for ``selection`` (None, ("w", l, j, k) or ("n", l, j))."""
-        self._snapshot = snapshot
-        self._selection = tuple(selection) if selection is not None else None
+    def refresh(self) -> None:
+        """Show the model's snapshot and selection now."""
+        super().refresh()
+        self._snapshot = self.model.snapshot
         trace = self._trace()
         m = trace.batch_size if trace is not None else 1
         self._example.blockSignals(True)
@@ -346,15 +334,15 @@ class EquationsPanel(QWidget):
 
     def _render(self) -> None:
         trace = self._trace()
-        valid = trace is not None and _selection_exists(trace.sizes, self._selection)
+        selection = self.fitting_selection()
         x = self._example.value()
-        self._subs = substitutions(trace, self._selection, x) if valid else {}
+        self._subs = {} if trace is None else substitutions(trace, selection, x)
         self._example_info.setText(self._example_text(trace, x))
         lit = PHASE_ROWS.get(self.highlighted_equation(), ())
         rows = "".join(self._row_html(key, key in lit) for key in ROWS)
         self._html = (
             f"<table width='100%' cellspacing='0' cellpadding='4'>{rows}</table>"
-            + self._footer_html(trace)
+            + self._footer_html(trace, selection)
         )
         self._browser.setHtml(self._html)
 
@@ -392,7 +380,7 @@ class EquationsPanel(QWidget):
         where = int(trace.indices[x])
         return f"of {trace.batch_size} (label {label}, training example #{where})"
 
-    def _footer_html(self, trace: Trace | None) -> str:
+    def _footer_html(self, trace: Trace | None, selection) -> str:
         parts = []
         if trace is None:
             parts.append("Step a mini-batch or a phase to see numbers.")
@@ -408,17 +396,6 @@ class EquationsPanel(QWidget):
                 f"this pass: {trace.phases_done} of {len(trace.phases)} phases done"
                 + (f"; next: {caret_html(nxt.title)}" if nxt is not None else "")
             )
-        if self._selection is None:
+        if selection is None:
             parts.append("Select a neuron or a weight to put its numbers into the equations.")
         return "".join(f"<p style='color:{MUTED}'>{p}</p>" for p in parts)
-
-
-def _selection_exists(sizes, selection) -> bool:
-    if selection is None:
-        return True
-    kind, l, j, *rest = selection
-    if not 1 <= l <= len(sizes) or not 0 <= j < sizes[l - 1]:
-        return False
-    if kind == "w":
-        return l >= 2 and 0 <= rest[0] < sizes[l - 2]
-    return kind == "n"

@@ -6,10 +6,14 @@ and a central finite difference of the batch cost with its relative error. A neu
 and, per example, z, a, σ′(z) and δ, with ∂C/∂b^l_j (BP3), whether it is saturated, and the
 chapter's demon: nudge z^l_j by Δz and compare the cost's change with δ^l_j Δz.
 
-Layer numbers are the book's (l = 1 is the input layer); see :mod:`bpstudio.core.trace`. Every
-number comes from the snapshot's recorded :class:`~bpstudio.core.trace.Trace`: the weights before
-the update and the gradients the update used. Quantities a phase-stepped pass has not computed
-yet are shown as such, with the phase that will compute them.
+The panel follows a :class:`bpstudio.gui.model.ViewModel`: it shows the model's selection in
+the model's snapshot and redraws when either changes (while training runs at most every
+:data:`~bpstudio.gui.equations.LIVE_SECONDS`, a paused snapshot at once); it keeps no copy of
+either. Layer numbers are the book's (l = 1 is the input layer); see :mod:`bpstudio.core.trace`.
+Every number comes from the snapshot's :class:`~bpstudio.core.trace.Trace`: the weights before
+the update and the gradients the update used. A quantity that a phase-stepped pass has not
+computed yet says so, with the phase that computes it; BP4's products a·δ come with ∂C/∂w, in
+the BP3, BP4 phase.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -42,37 +48,31 @@ from bpstudio.core.probe import (
     saturation,
 )
 from bpstudio.core.trace import Trace
-from bpstudio.gui.equations import MUTED, caret_html, fmt, sym
+from bpstudio.gui.equations import LIVE_SECONDS, ModelPanel
+from bpstudio.gui.numbers import (
+    caret_html,
+    format_number,
+    mono,
+    muted,
+    not_yet_html,
+    phase_computing,
+    summary_html,
+    sym,
+)
 
 #: Significant digits in the per-example table (the summary above it shows 5).
 TABLE_DIGITS = 4
 #: Background of the mean row of the per-example table.
 MEAN_ROW = "#eef2f7"
-
-
-def _not_yet(trace: Trace) -> str:
-    # The phase's short name ("BP1", "BP3, BP4"); the note above the table gives its full title.
-    nxt = trace.next_phase
-    where = f" (next: {nxt.title.split(':')[0]})" if nxt is not None else ""
-    return f"<i style='color:{MUTED}'>not computed yet in this pass{where}</i>"
-
-
-def _summary_html(rows: list[tuple[str, str]]) -> str:
-    """A two-column table: notation on the left, a monospaced number (or a note) on the right."""
-    body = "".join(
-        f"<tr><td style='padding-right:12px'>{name}</td><td align='right'>{value}</td></tr>"
-        for name, value in rows
-    )
-    return f"<table cellspacing='0' cellpadding='2'>{body}</table>"
-
-
-def _mono(value) -> str:
-    return f"<code>{fmt(value)}</code>"
+#: The per-example table shows at least this many rows (fewer only when it has fewer) …
+MIN_TABLE_ROWS = 6
+#: … and scrolls beyond this many.
+MAX_TABLE_ROWS = 12
 
 
 def _shown(values: dict, key: str, later: str) -> str:
     """The value under ``key`` in monospace, or the "not computed yet" note when it is None."""
-    return later if values.get(key) is None else _mono(values[key])
+    return later if values.get(key) is None else mono(values[key])
 
 
 def _saturation_text(act, v: dict) -> str:
@@ -81,57 +81,83 @@ def _saturation_text(act, v: dict) -> str:
     if act.name == "relu":
         rule = "dead: σ′(z) = 0 for every example"
     else:
-        rule = f"mean σ′ &lt; {fmt(0.1 * max_prime(act))}"
+        rule = f"mean σ′ &lt; {format_number(0.1 * max_prime(act))}"
     return f"<b>yes</b> ({rule})" if v["saturated"] else f"no (that needs {rule})"
 
 
-class InspectorPanel(QWidget):
-    """Details of the selected weight or neuron for one :class:`Snapshot`."""
+class InspectorPanel(ModelPanel):
+    """Details of the model's selected weight or neuron in the model's snapshot.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    Parameters
+    ----------
+    model : bpstudio.gui.model.ViewModel
+        What to show: ``model.snapshot`` and ``model.selection``.
+    parent : QWidget, optional
+    """
+
+    def __init__(self, model, parent: QWidget | None = None) -> None:
+        super().__init__(model, parent)
         self.setObjectName("inspector")
-        self._selection: tuple | None = None
         self._values: dict = {}
-        self._trace: Trace | None = None
-        self._mono_font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self._title = QLabel()
-        self._title.setObjectName("inspectorTitle")
-        self._summary = QLabel()
-        self._summary.setObjectName("inspectorSummary")
-        self._summary.setWordWrap(True)  # long notes wrap instead of widening the dock
-        self._note = QLabel()
-        self._note.setWordWrap(True)
-        self._table = QTableWidget()
-        self._table.setObjectName("inspectorTable")
-        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._table.verticalHeader().setVisible(False)
-        self._table.setFont(self._mono_font)
-        rows = self._table.verticalHeader()
-        rows.setDefaultSectionSize(self._table.fontMetrics().height() + 6)
+        self._trace: Trace | None = None  # the trace on display (the demon probes it)
+        self._title = self._label("inspectorTitle")
+        self._note = self._label("inspectorNote")
+        self._summary = self._label("inspectorSummary")
+        self._table = self._make_table()
         self._demon_box = self._make_demon_box()
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        content.setObjectName("inspectorContent")
+        layout = QVBoxLayout(content)
         for w in (self._title, self._note, self._summary):
-            w.setTextFormat(Qt.TextFormat.RichText)
             layout.addWidget(w)
         layout.addWidget(self._table, 1)
         layout.addWidget(self._demon_box)
         layout.addStretch(0)
-        self.clear()
+        # Everything scrolls as one page: a long text never makes the panel demand more height
+        # than its dock has, so the docks around it keep theirs.
+        self._scroll = QScrollArea()
+        self._scroll.setObjectName("inspectorScroll")
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._scroll)
+        self.refresh()
+
+    def _label(self, name: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setWordWrap(True)  # long notes wrap instead of widening the dock
+        return label
+
+    def _make_table(self) -> QTableWidget:
+        table = QTableWidget()
+        table.setObjectName("inspectorTable")
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.verticalHeader().setVisible(False)
+        table.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        return table
 
     def _make_demon_box(self) -> QGroupBox:
         box = QGroupBox("The demon: add Δz to z in every example of the batch")
+        box.setObjectName("demonBox")
         self._demon_dz = QDoubleSpinBox()
         self._demon_dz.setObjectName("demonDz")
         self._demon_dz.setDecimals(6)
         self._demon_dz.setRange(-100.0, 100.0)
         self._demon_dz.setSingleStep(0.01)
         self._demon_dz.setValue(0.1)
+        self._demon_dz.setToolTip("The change Δz added to z of this neuron in every example")
         self._demon_button = QPushButton("Nudge z")
         self._demon_button.setObjectName("demonButton")
+        self._demon_button.setToolTip("Compare the cost's change with δ · Δz")
         self._demon_button.clicked.connect(self._on_demon_clicked)
-        self._demon_result = QLabel()
-        self._demon_result.setObjectName("demonResult")
+        self._demon_result = self._label("demonResult")
         row = QHBoxLayout()
         row.addWidget(QLabel("Δz ="))
         row.addWidget(self._demon_dz)
@@ -144,68 +170,98 @@ class InspectorPanel(QWidget):
 
     # -- API ------------------------------------------------------------------------------------
     @property
-    def current_selection(self) -> tuple | None:
-        """("w", l, j, k), ("n", l, j) or ``None``."""
-        return self._selection
-
-    @property
     def values(self) -> dict:
         """The numbers on display (means over the batch; per-example arrays under "per_example")."""
         return self._values
 
-    def clear(self) -> None:
-        """Show nothing selected."""
-        self._selection, self._values, self._trace = None, {}, None
-        self._title.setText("<b>Inspector</b>")
-        self._note.setText(
-            f"<span style='color:{MUTED}'>Click a weight (an edge) or a neuron in the network "
-            "to see its numbers.</span>"
-        )
-        self._summary.setText("")
-        self._set_table([], [])
+    def refresh(self) -> None:
+        """Show the model's selection in the model's snapshot now."""
+        super().refresh()
+        snap, sel = self.model.snapshot, self.fitting_selection()
+        self._values, self._trace = {}, None if snap is None else snap.trace
         self._demon_box.hide()
+        self._demon_box.setEnabled(self._trace is not None)
+        self._demon_result.setText("")
+        self._set_table([], [])
+        self._summary.setText("")
+        if snap is None or sel is None:
+            self._title.setText("<b>Inspector</b>")
+            self._note.setText(muted("Click a weight (an edge) or a neuron in the network."))
+        elif sel[0] == "w":
+            self._show_weight(snap, *sel[1:])
+        else:
+            self._show_neuron(snap, *sel[1:])
 
-    def show_weight(self, snapshot, l: int, j: int, k: int) -> None:
-        """Show w^l_jk: value, ∂C/∂w by BP4 per example, the update, and a finite difference."""
-        sizes = snapshot.sizes
-        if not (2 <= l <= len(sizes) and 0 <= j < sizes[l - 1] and 0 <= k < sizes[l - 2]):
-            w = sym("w", l, f"{j},{k}").html
-            return self._show_missing(f"There is no weight {w} in a {list(sizes)} network.")
-        self._begin(("w", l, j, k), snapshot)
+    # -- weights --------------------------------------------------------------------------------
+    def _show_weight(self, snapshot, l: int, j: int, k: int) -> None:
         name = sym("w", l, f"{j},{k}").html
         self._title.setText(
             f"<b>Weight {name}</b> &nbsp;(w<sup>l</sup><sub>jk</sub> with l = {l}, j = {j}, "
-            f"k = {k})<br><span style='color:{MUTED}'>joins neuron k = {k} of layer {l - 1} "
-            f"to neuron j = {j} of layer {l}</span>"
+            f"k = {k})<br>"
+            + muted(f"joins neuron k = {k} of layer {l - 1} to neuron j = {j} of layer {l}")
         )
         trace = snapshot.trace
         if trace is None:
             self._values = {"w": float(snapshot.weights[l - 2][j, k])}
-            return self._show_no_trace(f"{name} (now)", self._values["w"])
-        self._values, rows = self._weight_values(trace, l, j, k)
-        self._summary.setText(_summary_html(rows))
+            return self._show_no_trace(snapshot, f"{name} (now)", self._values["w"])
+        self._values = self._weight_values(trace, l, j, k)
+        self._summary.setText(summary_html(self._weight_rows(trace, self._values, l, j, k)))
         pe = self._values["per_example"]
         a_head, d_head = sym("a", l - 1, k).text, sym("δ", l, j).text
         cols = [pe["a"], pe["delta"], pe["product"]]
         self._fill_table(trace, [a_head, d_head, f"{a_head}·{d_head}"], cols)
-        self._note.setText(self._phase_note(trace))
+        self._note.setText(self._phase_note(snapshot))
 
-    def show_neuron(self, snapshot, l: int, j: int) -> None:
-        """Show neuron j of layer l: b, per-example z, a, σ′(z), δ, BP3, saturation, the demon."""
+    def _weight_values(self, trace: Trace, l: int, j: int, k: int) -> dict:
+        weights, _ = parameters_before(trace)
+        net = network_from_trace(trace)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            numeric = numeric_derivative(net, trace.x, trace.y, Param("w", l, j, k))
+        v: dict = {"w": float(weights[l - 2][j, k]), "numeric": numeric, "dC_dw": None}
+        v.update(rel_error=None, update=None, w_after=None, product_mean=None)
+        a = np.asarray(trace.a[l - 2][:, k], np.float64)
+        v["per_example"] = {"a": a, "delta": None, "product": None}
+        if trace.delta[l - 1] is not None:
+            v["per_example"]["delta"] = np.asarray(trace.delta[l - 1][:, j], np.float64)
+        if trace.nabla_w[l - 2] is not None:  # BP4 has run: its products, their mean, ∂C/∂w
+            product = a * v["per_example"]["delta"]
+            v["per_example"]["product"] = product
+            g = float(trace.nabla_w[l - 2][j, k])
+            v.update(product_mean=float(np.mean(product)), dC_dw=g, update=trace.eta * g)
+            v["rel_error"] = float(relative_error(g, numeric))
+            after = trace.weights_after
+            v["w_after"] = v["w"] - trace.eta * g if after is None else float(after[l - 2][j, k])
+        return v
+
+    def _weight_rows(self, trace: Trace, v: dict, l: int, j: int, k: int):
+        w = sym("w", l, f"{j},{k}").html
+        later = not_yet_html(trace, phase_computing(trace, "gradients"))
+        after = "after the update" if trace.weights_after is not None else "after (to come)"
+        bp4 = f"{sym('a', l - 1, k).html} {sym('δ', l, j).html}"
+        return [
+            (f"{w} before the update", mono(v["w"])),
+            (f"∂C/∂{w} (backprop, used by the update)", _shown(v, "dC_dw", later)),
+            (f"mean over the batch of {bp4} (BP4)", _shown(v, "product_mean", later)),
+            (f"finite difference, ε = {EPSILON:g}", mono(v["numeric"])),
+            ("relative error", _shown(v, "rel_error", later)),
+            (f"update η ∂C/∂{w}, η = {format_number(trace.eta)}", _shown(v, "update", later)),
+            (f"{w} {after}", _shown(v, "w_after", later)),
+        ]
+
+    # -- neurons --------------------------------------------------------------------------------
+    def _show_neuron(self, snapshot, l: int, j: int) -> None:
         sizes = snapshot.sizes
-        if not (1 <= l <= len(sizes) and 0 <= j < sizes[l - 1]):
-            return self._show_missing(f"There is no neuron {j} in layer {l} of {list(sizes)}.")
-        self._begin(("n", l, j), snapshot)
         kind = "input" if l == 1 else "output" if l == len(sizes) else "hidden"
         self._title.setText(f"<b>Neuron j = {j} of layer l = {l}</b> ({kind})")
         trace = snapshot.trace
         if l == 1:
-            return self._show_input(trace, j)
+            return self._show_input(snapshot, j)
         if trace is None:
             self._values = {"b": float(snapshot.biases[l - 2][j])}
-            return self._show_no_trace(f"{sym('b', l, j).html} (now)", self._values["b"])
-        self._values, rows = self._neuron_values(trace, l, j)
-        self._summary.setText(_summary_html(rows))
+            return self._show_no_trace(snapshot, f"{sym('b', l, j).html} (now)", self._values["b"])
+        self._values = self._neuron_values(trace, l, j)
+        act = get_activation(trace.activation)
+        self._summary.setText(summary_html(self._neuron_rows(trace, self._values, act, l, j)))
         pe = self._values["per_example"]
         if pe:
             heads = [sym(s, l, j).text for s in ("z", "a")] + ["σ′(z)", sym("δ", l, j).text]
@@ -215,57 +271,16 @@ class InspectorPanel(QWidget):
                 cols.insert(2, np.asarray(trace.y[:, j], np.float64))
             self._fill_table(trace, heads, cols)
         self._demon_box.show()
-        self._note.setText(self._phase_note(trace))
+        self._note.setText(self._phase_note(snapshot))
 
-    # -- weights --------------------------------------------------------------------------------
-    def _weight_values(self, trace: Trace, l: int, j: int, k: int):
-        weights, _ = parameters_before(trace)
-        w = float(weights[l - 2][j, k])
-        net = network_from_trace(trace)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            numeric = numeric_derivative(net, trace.x, trace.y, Param("w", l, j, k))
-        a = np.asarray(trace.a[l - 2][:, k], np.float64)
-        delta = trace.delta[l - 1]
-        grad = trace.nabla_w[l - 2]
-        v: dict = {"w": w, "numeric": numeric, "dC_dw": None, "rel_error": None}
-        v.update(update=None, w_after=None, product_mean=None)
-        v["per_example"] = {"a": a, "delta": None, "product": None}
-        if delta is not None:
-            d = np.asarray(delta[:, j], np.float64)
-            v["per_example"].update(delta=d, product=a * d)
-            v["product_mean"] = float(np.mean(a * d))
-        if grad is not None:
-            g = float(grad[j, k])
-            v.update(dC_dw=g, rel_error=float(relative_error(g, numeric)), update=trace.eta * g)
-            after = trace.weights_after
-            v["w_after"] = float(after[l - 2][j, k]) if after is not None else w - trace.eta * g
-        return v, self._weight_rows(trace, v, l, j, k)
-
-    def _weight_rows(self, trace: Trace, v: dict, l: int, j: int, k: int):
-        w = sym("w", l, f"{j},{k}").html
-        later = _not_yet(trace)
-        after = "after the update" if trace.weights_after is not None else "after (to come)"
-        bp4 = f"{sym('a', l - 1, k).html} {sym('δ', l, j).html}"
-        return [
-            (f"{w} before the update", _mono(v["w"])),
-            (f"∂C/∂{w} (backprop, used by the update)", _shown(v, "dC_dw", later)),
-            (f"mean over the batch of {bp4} (BP4)", _shown(v, "product_mean", later)),
-            (f"finite difference, ε = {EPSILON:g}", _mono(v["numeric"])),
-            ("relative error", _shown(v, "rel_error", later)),
-            (f"update η ∂C/∂{w}, η = {fmt(trace.eta)}", _shown(v, "update", later)),
-            (f"{w} {after}", _shown(v, "w_after", later)),
-        ]
-
-    # -- neurons --------------------------------------------------------------------------------
-    def _neuron_values(self, trace: Trace, l: int, j: int):
+    def _neuron_values(self, trace: Trace, l: int, j: int) -> dict:
         _, biases = parameters_before(trace)
         act = get_activation(trace.activation)
         v: dict = {"b": float(biases[l - 2][j]), "per_example": {}}
         v.update(z=None, a=None, sigma_prime=None, delta=None, dC_db=None, saturated=None)
         v["mean_abs_dC_dw_in"] = None
-        z = trace.z[l - 1]
-        if z is not None:
-            z = np.asarray(z[:, j], np.float64)
+        if trace.z[l - 1] is not None:
+            z = np.asarray(trace.z[l - 1][:, j], np.float64)
             a = np.asarray(trace.a[l - 1][:, j], np.float64)
             sp = act.prime(z)
             v["per_example"] = {"z": z, "a": a, "sigma_prime": sp, "delta": None}
@@ -278,86 +293,87 @@ class InspectorPanel(QWidget):
         if trace.nabla_b[l - 2] is not None:
             v["dC_db"] = float(trace.nabla_b[l - 2][j])
             v["mean_abs_dC_dw_in"] = float(mean_abs_incoming_gradient(trace)[l - 1][j])
-        return v, self._neuron_rows(trace, v, act, l, j)
+        return v
 
     def _neuron_rows(self, trace: Trace, v: dict, act, l: int, j: int):
-        later = _not_yet(trace)
+        fed = not_yet_html(trace, phase_computing(trace, "feedforward"))
+        error = not_yet_html(trace, phase_computing(trace, "delta", l))
+        grads = not_yet_html(trace, phase_computing(trace, "gradients"))
         n = {s: sym(s, l, j).html for s in ("b", "z", "a", "δ")}
         w_in = sym("w", l, f"{j}k").html
         return [
-            (f"{n['b']} before the update", _mono(v["b"])),
-            (f"mean {n['z']}", _shown(v, "z", later)),
-            (f"mean {n['a']} = σ({n['z']})", _shown(v, "a", later)),
-            (f"mean σ′({n['z']})", _shown(v, "sigma_prime", later)),
-            (f"mean {n['δ']}", _shown(v, "delta", later)),
-            (f"∂C/∂{n['b']} = mean {n['δ']} (BP3)", _shown(v, "dC_db", later)),
-            (f"mean over k of |∂C/∂{w_in}|", _shown(v, "mean_abs_dC_dw_in", later)),
-            ("saturated", later if v["saturated"] is None else _saturation_text(act, v)),
+            (f"{n['b']} before the update", mono(v["b"])),
+            (f"mean {n['z']}", _shown(v, "z", fed)),
+            (f"mean {n['a']} = σ({n['z']})", _shown(v, "a", fed)),
+            (f"mean σ′({n['z']})", _shown(v, "sigma_prime", fed)),
+            (f"mean {n['δ']}", _shown(v, "delta", error)),
+            (f"∂C/∂{n['b']} = mean {n['δ']} (BP3)", _shown(v, "dC_db", grads)),
+            (f"mean over k of |∂C/∂{w_in}|", _shown(v, "mean_abs_dC_dw_in", grads)),
+            ("saturated", fed if v["saturated"] is None else _saturation_text(act, v)),
         ]
 
-    def _show_input(self, trace: Trace | None, j: int) -> None:
+    def _show_input(self, snapshot, j: int) -> None:
+        trace = snapshot.trace
         if trace is None:
-            self._values = {}
-            self._summary.setText("")
-            self._note.setText(f"<span style='color:{MUTED}'>No mini-batch yet.</span>")
-            return
+            return self._show_no_trace(snapshot, None, None)
         a = np.asarray(trace.x[:, j], np.float64)
         self._values = {"a": float(a.mean()), "per_example": {"a": a}}
         name = sym("a", 1, j).html
-        self._summary.setText(_summary_html([(f"mean {name} = x<sub>{j}</sub>", _mono(a.mean()))]))
+        self._summary.setText(summary_html([(f"mean {name} = x<sub>{j}</sub>", mono(a.mean()))]))
         self._fill_table(trace, [sym("a", 1, j).text], [a])
-        self._note.setText(f"<span style='color:{MUTED}'>An input: no z, δ or bias.</span>")
+        self._note.setText(muted("An input: no z, δ or bias. ") + self._phase_note(snapshot))
 
     # -- the demon ------------------------------------------------------------------------------
     def _on_demon_clicked(self) -> None:
-        if self._trace is None or self._selection is None or self._selection[0] != "n":
+        sel = self.model.selection
+        if self._trace is None or sel is None or sel[0] != "n":
             return
-        _, l, j = self._selection
+        _, l, j = sel
         dz = self._demon_dz.value()
         t = self._trace
         r = demon(network_from_trace(t), t.x, t.y, l, j, dz)
         self._values["demon"] = {"dz": dz, "observed": r.observed, "predicted": r.predicted}
+        f = format_number
         rows = [
-            ("observed ΔC of the batch cost", _mono(r.observed)),
+            ("observed ΔC of the batch cost", mono(r.observed)),
             (
                 f"predicted mean {sym('δ', l, j).html} · Δz",
-                f"<code>{fmt(r.delta_mean)} · {fmt(dz)} = {fmt(r.predicted)}</code>",
+                f"<code>{f(r.delta_mean)} · {f(dz)} = {f(r.predicted)}</code>",
             ),
         ]
         self._demon_result.setText(
-            _summary_html(rows)
-            + f"<span style='color:{MUTED}'>δ = ∂C/∂z: they agree for small Δz;<br>a large Δz "
-            "leaves the range where C is linear in z.</span>"
+            summary_html(rows)
+            + muted("δ = ∂C/∂z: they agree for small Δz; a large Δz leaves the range where C is ")
+            + muted("linear in z.")
         )
+        self._scroll.ensureWidgetVisible(self._demon_result)
 
     # -- helpers --------------------------------------------------------------------------------
-    def _begin(self, selection: tuple, snapshot) -> None:
-        self._selection, self._trace = selection, snapshot.trace
-        self._values = {}
-        self._demon_box.hide()
-        self._demon_box.setEnabled(snapshot.trace is not None)
-        self._demon_result.setText("")
-        self._set_table([], [])
+    def _show_no_trace(self, snapshot, name: str | None, value: float | None) -> None:
+        if name is not None:
+            self._summary.setText(summary_html([(name, mono(value))]))
+        done = getattr(snapshot, "batches_done", 0)
+        if done:  # a snapshot without a pass's numbers, though batches have run
+            text = f"{done:,} mini-batches have run, but this snapshot holds none of their numbers"
+        else:
+            text = "No mini-batch has been run yet"
+        self._note.setText(muted(f"{text}: step a batch or a phase to see the gradient."))
 
-    def _show_missing(self, message: str) -> None:
-        self.clear()
-        self._note.setText(f"<span style='color:{MUTED}'>{message}</span>")
-
-    def _show_no_trace(self, name: str, value: float) -> None:
-        self._summary.setText(_summary_html([(name, _mono(value))]))
-        self._note.setText(
-            f"<span style='color:{MUTED}'>No mini-batch has been run yet: step a batch or a "
-            "phase to see the gradient.</span>"
-        )
-
-    def _phase_note(self, trace: Trace) -> str:
+    def _phase_note(self, snapshot) -> str:
+        trace = snapshot.trace
         m = trace.batch_size
+        if snapshot.running:
+            done = getattr(snapshot, "batches_done", 0)
+            return muted(
+                f"Training runs: mini-batch {done:,} (m = {m}), redrawn every "
+                f"{LIVE_SECONDS:g} s. Pause to study one batch and use the demon."
+            )
         if trace.complete:
-            return f"<span style='color:{MUTED}'>The last mini-batch (m = {m}).</span>"
+            return muted(f"The last mini-batch (m = {m}).")
         nxt = trace.next_phase
-        return (
-            f"<span style='color:{MUTED}'>Pass under way (m = {m}): {trace.phases_done} of "
-            f"{len(trace.phases)} phases done; next: {caret_html(nxt.title)}.</span>"
+        return muted(
+            f"Pass under way (m = {m}): {trace.phases_done} of {len(trace.phases)} phases done; "
+            f"next: {caret_html(nxt.title)}."
         )
 
     def _fill_table(self, trace: Trace, heads: list[str], columns: list) -> None:
@@ -367,8 +383,9 @@ class InspectorPanel(QWidget):
         means = ["mean", ""]
         for col in columns:
             for x, row in enumerate(rows):
-                row.append(fmt(col[x], TABLE_DIGITS) if col is not None else "—")
-            means.append(fmt(float(np.mean(col)), TABLE_DIGITS) if col is not None else "—")
+                row.append(format_number(col[x], TABLE_DIGITS) if col is not None else "—")
+            mean = format_number(float(np.mean(col)), TABLE_DIGITS) if col is not None else "—"
+            means.append(mean)
         self._set_table(["x", "label", *heads], rows + [means])
 
     def _set_table(self, heads: list[str], rows: list[list[str]]) -> None:
@@ -390,6 +407,8 @@ class InspectorPanel(QWidget):
                     item.setBackground(QColor(MEAN_ROW))
                 t.setItem(r, c, item)
         t.setVisible(bool(rows))
-        # As tall as its rows (a long batch scrolls), so the space below goes to nothing.
-        height = t.horizontalHeader().sizeHint().height() + 2 * t.frameWidth() + 2
-        t.setMaximumHeight(height + len(rows) * t.verticalHeader().defaultSectionSize())
+        # At least MIN_TABLE_ROWS rows in view, at most MAX_TABLE_ROWS (a longer batch scrolls).
+        frame = header.sizeHint().height() + 2 * t.frameWidth() + 2
+        row_height = t.verticalHeader().defaultSectionSize()
+        t.setMinimumHeight(frame + min(len(rows), MIN_TABLE_ROWS) * row_height)
+        t.setMaximumHeight(frame + min(len(rows), MAX_TABLE_ROWS) * row_height)

@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 from bpstudio.core.errors import Cancelled, ConfigError
 from bpstudio.core.gradcheck import EPSILON, GradientCheck, check_gradient
 from bpstudio.core.network import Network
-from bpstudio.gui.equations import MUTED, fmt
 from bpstudio.gui.gc_guard import MainThreadCollector
+from bpstudio.gui.numbers import MUTED, format_factor, format_number
 
 
 class GradientCheckWorker(QObject):
@@ -204,6 +204,13 @@ class WhyFastDialog(QDialog):
         self._thread, self._worker = thread, worker
         thread.start()
 
+    def show_result(self, result: GradientCheck) -> None:
+        """Show a finished check's times, factors and agreement (what a run ends with)."""
+        self.finished_result = result
+        self._progress.setValue(self._progress.maximum())
+        self._status.setText("Done.")
+        self._results.setText(result_html(result))
+
     def cancel(self) -> None:
         """Ask a running check to stop; the dialog then says "Cancelled"."""
         if self._worker is not None:
@@ -232,10 +239,7 @@ class WhyFastDialog(QDialog):
         if not self._from_current_run():
             return
         self._stop_thread()
-        self.finished_result = result
-        self._progress.setValue(self._progress.maximum())
-        self._status.setText("Done.")
-        self._results.setText(result_html(result))
+        self.show_result(result)
         self.result_ready.emit(result)
 
     @Slot()
@@ -278,16 +282,53 @@ class WhyFastDialog(QDialog):
         super().closeEvent(event)
 
 
+#: A measured factor within this ratio of the predicted one counts as "about the same".
+SAME_WITHIN = 1.1
+
+_WHY = {
+    "smaller": (
+        "The measured factor is smaller than that: passes this short are dominated by fixed "
+        "per-call costs, which backprop's two passes pay too. It grows with the network, which "
+        "is why backprop made training large networks possible."
+    ),
+    "larger": (
+        "The measured factor is larger than that: each of the finite differences' forward passes "
+        "pays the fixed cost of a call on its own, while backprop's passes run as a few large "
+        "array operations."
+    ),
+    "about the same": (
+        "The measured factor is about the same as that: here the cost of a gradient is well "
+        "counted in forward passes."
+    ),
+}
+
+
+def predicted_factor(r: GradientCheck) -> float:
+    """How many times faster backprop should be by counting forward passes: 2n against ~2."""
+    return float(r.total_parameters)
+
+
+def comparison(measured: float, predicted: float) -> str:
+    """ "larger", "smaller" or "about the same" (within :data:`SAME_WITHIN`) of two factors."""
+    if measured > predicted * SAME_WITHIN:
+        return "larger"
+    if measured * SAME_WITHIN < predicted:
+        return "smaller"
+    return "about the same"
+
+
 def result_html(r: GradientCheck) -> str:
-    """The times, their ratio, the largest relative difference and why, as rich text."""
+    """The times, their ratio against the predicted one, the largest difference, as rich text."""
     n, m = r.total_parameters, r.batch_size
+    predicted = predicted_factor(r)
     rows = [
         ("parameters", f"{n:,}"),
         ("examples in the batch (m)", f"{m}"),
         ("backprop (1 forward + 1 backward pass)", _seconds(r.backprop_seconds)),
         (f"finite differences ({2 * n:,} forward passes)", _seconds(r.numeric_seconds_all)),
-        ("backprop is faster by a factor of", f"{r.speed_ratio:,.0f}×"),
-        ("largest relative difference", fmt(r.max_relative_error, 3)),
+        ("backprop is faster by a factor of", format_factor(r.speed_ratio)),
+        ("counting forward passes predicts", format_factor(predicted)),
+        ("largest relative difference", format_number(r.max_relative_error, 3)),
     ]
     table = "".join(
         f"<tr><td style='padding-right:16px'>{a}</td><td align='right'><code>{b}</code></td></tr>"
@@ -298,9 +339,8 @@ def result_html(r: GradientCheck) -> str:
         "over the batch, which together cost about as much as two forward passes. Finite "
         "differences need two forward passes, C(p + ε) and C(p − ε), for <i>each</i> of the "
         f"{n:,} parameters: {2 * n:,} forward passes in all, about {n:,} times as much work. "
-        "The measured factor is smaller because passes this short are dominated by fixed "
-        "per-call costs, but it grows with the network, which is why backprop made training "
-        "large networks possible. The two gradients agree: the check that backprop is right."
+        + _WHY[comparison(r.speed_ratio, predicted)]
+        + " The two gradients agree: the check that backprop is right."
     )
     return (
         f"<table cellspacing='0' cellpadding='2'>{table}</table><p style='color:{MUTED}'>{why}</p>"
@@ -308,4 +348,7 @@ def result_html(r: GradientCheck) -> str:
 
 
 def _seconds(s: float) -> str:
-    return f"{s * 1e3:,.3g} ms" if s < 1 else f"{s:,.2f} s"
+    """Seconds as "12.3 ms" below a second, else "1.23 s" (through :func:`format_number`)."""
+    if s < 1:
+        return f"{format_number(s * 1e3, 3)} ms"
+    return f"{format_number(s, 3)} s"

@@ -11,15 +11,22 @@ import pytest
 from PySide6.QtWidgets import QSpinBox, QTextBrowser
 
 from bpstudio.core.session import Session
-from bpstudio.gui.equations import EquationsPanel, notation, sym
+from bpstudio.gui.equations import MIN_LINES, EquationsPanel, LiveThrottle
+from bpstudio.gui.model import ViewModel
+from bpstudio.gui.numbers import notation, sym
 from tests.core import reference as ref
 from tests.core.test_session import blobs
-from tests.gui.test_inspector import snapshot_of
+from tests.gui.test_inspector import show, snapshot_of, synthetic
 
 
 @pytest.fixture
-def panel(qtbot):
-    p = EquationsPanel()
+def model():
+    return ViewModel()
+
+
+@pytest.fixture
+def panel(qtbot, model):
+    p = EquationsPanel(model)
     qtbot.addWidget(p)
     p.resize(760, 520)
     p.show()
@@ -54,31 +61,31 @@ def html(panel):
     return panel.source_html()
 
 
-def test_the_phase_that_ran_last_is_highlighted_through_a_whole_pass(panel):
+def test_the_phase_that_ran_last_is_highlighted_through_a_whole_pass(panel, model):
     s = Session(blobs(), [5, 6, 4, 3], seed=0)
-    panel.set_state(snapshot_of(s), None)
+    show(model, snapshot_of(s), None)
     assert panel.highlighted_equation() is None  # no pass yet
     assert "◀ this phase" not in html(panel)
     seen = []
     for _ in range(6):
         s.step_phase()
         snap = snapshot_of(s)
-        panel.set_state(snap, ("n", 3, 1))
+        show(model, snap, ("n", 3, 1))
         seen.append(panel.highlighted_equation())
         assert html(panel).count("◀ this phase") == (2 if seen[-1] == "BP3+BP4" else 1)
     assert seen == ["forward", "BP1", "BP2", "BP2", "BP3+BP4", "SGD"]
     assert not snap.in_pass  # the update ended the pass; it still ran last
-    panel.set_state(dataclasses.replace(snap, running=True), None)
+    show(model, dataclasses.replace(snap, running=True), None)
     assert panel.highlighted_equation() is None  # no highlight while training runs
     s.step_batch(record=True)
-    panel.set_state(snapshot_of(s), None)
+    show(model, snapshot_of(s), None)
     assert panel.highlighted_equation() == "SGD"
 
 
-def test_the_equations_are_rich_text_without_latex(panel):
+def test_the_equations_are_rich_text_without_latex(panel, model):
     s = Session(blobs(), [5, 6, 3], seed=0)
     s.step_batch(record=True)
-    panel.set_state(snapshot_of(s), ("n", 3, 1))
+    show(model, snapshot_of(s), ("n", 3, 1))
     text = html(panel)
     for piece in ("⊙", "∇", "σ′", "<sup>", "<sub>", "η/m", "Σ"):
         assert piece in text
@@ -91,16 +98,16 @@ def test_the_equations_are_rich_text_without_latex(panel):
     "activation, cost",
     [("sigmoid", "quadratic"), ("sigmoid", "cross-entropy"), ("tanh", "quadratic")],
 )
-def test_bp1_substitutes_the_output_error_of_the_chosen_example(panel, activation, cost):
+def test_bp1_substitutes_the_output_error_of_the_chosen_example(panel, model, activation, cost):
     s = Session(blobs(), [5, 6, 3], activation=activation, cost=cost, seed=0)
     s.step_phase()  # feedforward: δ^L is not known yet
-    panel.set_state(snapshot_of(s), ("n", 3, 1))
+    show(model, snapshot_of(s), ("n", 3, 1))
     assert lines(panel, "BP1") == [] and len(lines(panel, "forward")) == 2
     assert "not computed yet in this pass" in html(panel)
     s.step_phase()  # BP1
     snap = snapshot_of(s)
     t = snap.trace
-    panel.set_state(snap, ("n", 3, 1))
+    show(model, snap, ("n", 3, 1))
     spin = panel.findChild(QSpinBox, "equationExample")
     assert (spin.minimum(), spin.maximum(), spin.value()) == (0, t.batch_size - 1, 0)
     for x in (0, 4):
@@ -115,12 +122,12 @@ def test_bp1_substitutes_the_output_error_of_the_chosen_example(panel, activatio
     assert lines(panel, "BP3") == [] and lines(panel, "SGD") == []
 
 
-def test_bp2_substitutes_the_backpropagated_sum(panel):
+def test_bp2_substitutes_the_backpropagated_sum(panel, model):
     s = Session(blobs(), [5, 6, 4, 3], activation="tanh", seed=0)
     for _ in range(3):  # feedforward, BP1, BP2 for l = 3
         s.step_phase()
     t = snapshot_of(s).trace
-    panel.set_state(snapshot_of(s), ("n", 3, 2))
+    show(model, snapshot_of(s), ("n", 3, 2))
     panel.findChild(QSpinBox, "equationExample").setValue(3)
     (line,) = lines(panel, "BP2")
     total = float(t.weights[2][:, 2] @ t.delta[3][3])  # Σ_k w^4_k2 δ^4_k
@@ -128,16 +135,16 @@ def test_bp2_substitutes_the_backpropagated_sum(panel):
     got = numbers(line)
     assert got[-1] == pytest.approx(total * sp, rel=1e-4, abs=1e-9)
     assert line.replace("−", "-").split("= ")[-2].startswith(f"{total:.5g} ·")
-    panel.set_state(snapshot_of(s), ("n", 2, 0))  # δ^2 comes with the next phase
+    show(model, snapshot_of(s), ("n", 2, 0))  # δ^2 comes with the next phase
     assert lines(panel, "BP2") == []
 
 
-def test_bp3_bp4_and_sgd_for_a_weight_and_a_neuron_after_a_whole_pass(panel):
+def test_bp3_bp4_and_sgd_for_a_weight_and_a_neuron_after_a_whole_pass(panel, model):
     s = Session(blobs(), [5, 6, 3], seed=4, eta=2.5)
     s.step_batch(record=True)
     snap = snapshot_of(s)
     t = snap.trace
-    panel.set_state(snap, ("w", 3, 2, 4))
+    show(model, snap, ("w", 3, 2, 4))
     panel.findChild(QSpinBox, "equationExample").setValue(1)
     per_example, mean = lines(panel, "BP4")
     assert numbers(per_example)[-1] == pytest.approx(t.a[1][1, 4] * t.delta[2][1, 2], rel=1e-4)
@@ -145,13 +152,58 @@ def test_bp3_bp4_and_sgd_for_a_weight_and_a_neuron_after_a_whole_pass(panel):
     (sgd,) = lines(panel, "SGD")
     assert numbers(sgd)[-1] == pytest.approx(snap.weights[1][2, 4], rel=1e-4)
     assert "2.5 ·" in sgd
-    panel.set_state(snap, ("n", 2, 3))
+    show(model, snap, ("n", 2, 3))
     (bp3,) = lines(panel, "BP3")
     assert numbers(bp3) == pytest.approx([t.delta[1][1, 3], np.mean(t.delta[1][:, 3])], rel=1e-4)
     (sgd,) = lines(panel, "SGD")
     assert numbers(sgd)[-1] == pytest.approx(snap.biases[0][3], rel=1e-4)
-    panel.set_state(snap, ("n", 1, 2))  # an input: a^1_j = x_j only
+    show(model, snap, ("n", 1, 2))  # an input: a^1_j = x_j only
     assert numbers(panel.substituted_text()) == pytest.approx([t.x[1, 2]], rel=1e-4)
-    panel.set_state(snap, None)
+    show(model, snap, None)
     assert panel.substituted_text() == ""
     assert "Select a neuron or a weight" in html(panel)
+
+
+def test_the_panel_follows_the_model_while_training_runs_and_after_a_pause(panel, model):
+    now = [0.0]
+    panel.live = LiveThrottle(seconds=0.5, clock=lambda: now[0])
+    s = Session(blobs(), [5, 6, 3], seed=0)
+    show(model, snapshot_of(s), ("n", 3, 1))
+    assert panel.substituted_text() == "" and "Step a mini-batch" in html(panel)
+    s.step_batch(record=True)
+    first = snapshot_of(s, running=True)
+    model.set_snapshot(first)  # the first snapshot of a run: drawn at once
+    (bp3,) = lines(panel, "BP3")
+    assert numbers(bp3)[-1] == pytest.approx(first.trace.nabla_b[1][1], rel=1e-4)
+    assert panel.highlighted_equation() is None  # no highlight while training runs
+    s.step_batch(record=True)
+    now[0] = 0.1
+    model.set_snapshot(snapshot_of(s, running=True))  # too soon: skipped
+    assert lines(panel, "BP3") == [bp3]
+    s.step_batch(record=True)
+    paused = snapshot_of(s)
+    model.set_snapshot(paused)  # a pause is drawn at once
+    (bp3,) = lines(panel, "BP3")
+    assert numbers(bp3)[-1] == pytest.approx(paused.trace.nabla_b[1][1], rel=1e-4)
+    assert panel.highlighted_equation() == "SGD"
+
+
+def test_substituted_numbers_never_read_minus_zero(panel, model):
+    s = Session(synthetic(n=20), [784, 8, 10], seed=3, evaluate=False)
+    s.step_batch(record=True)
+    t = snapshot_of(s).trace
+    # An example whose pixel k is 0, into a neuron whose δ is negative for it: a·δ = −0.0.
+    x, k = map(int, np.argwhere(t.x == 0)[0])
+    j = int(np.argmax(t.delta[1][x] < 0))
+    assert t.delta[1][x, j] < 0 and np.signbit(t.a[0][x, k] * t.delta[1][x, j])
+    show(model, snapshot_of(s), ("w", 2, j, k))
+    panel.findChild(QSpinBox, "equationExample").setValue(x)
+    per_example = lines(panel, "BP4")[0]
+    assert per_example.endswith("= 0 · (" + f"{t.delta[1][x, j]:.5g}".replace("-", "−") + ") = 0")
+    assert "−0 " not in panel.substituted_text() + " "
+
+
+def test_the_equations_keep_several_lines_in_view(panel):
+    browser = panel.findChild(QTextBrowser, "equationsText")
+    assert browser.minimumHeight() >= MIN_LINES * browser.fontMetrics().lineSpacing()
+    assert panel.minimumSizeHint().height() >= browser.minimumHeight()
