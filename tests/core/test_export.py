@@ -30,14 +30,6 @@ def blobs(n=103, d=5, classes=3, seed=0):
     return DataSplits("blobs", *parts)
 
 
-def needs_run_model(session):
-    """Skip, naming what is missing, until the session's run model has landed."""
-    for owner, name in ((session, "spec"), (session, "changes"), (session.history, "epoch_ends")):
-        if not hasattr(owner, name):
-            where = "Session" if owner is session else "History"
-            pytest.skip(f"{where}.{name} has not landed yet")
-
-
 def train(session, batches, *, eta_at=None, m_at=None):
     """Step ``batches`` mini-batches, changing η / m before the given batch numbers.
 
@@ -62,7 +54,6 @@ def read_csv(path):
 def test_history_rows_follow_the_session_through_an_eta_and_m_change():
     data = blobs()  # 103 training examples: each epoch ends with a short batch
     session = Session(data, [5, 6, 3], seed=1, eta=2.0, mini_batch_size=10)
-    needs_run_model(session)
     results = train(session, 40, eta_at={17: 0.5}, m_at={25: 7})
     rows = history_rows(session)
     assert [r.cost for r in rows.batches] == session.history.batch_costs
@@ -88,7 +79,6 @@ def test_history_rows_follow_the_session_through_an_eta_and_m_change():
 
 def test_the_csv_holds_every_batch_cost_exactly_and_the_new_eta_after_a_change(tmp_path):
     session = Session(blobs(), [5, 6, 3], seed=2, eta=3.0, mini_batch_size=10)
-    needs_run_model(session)
     results = train(session, 30, eta_at={12: 0.25})
     path = tmp_path / "history.csv"
     write_history_csv(session, path)
@@ -113,7 +103,6 @@ def test_the_csv_holds_every_batch_cost_exactly_and_the_new_eta_after_a_change(t
 
 def test_an_epoch_not_evaluated_has_its_end_but_no_accuracy(tmp_path):
     session = Session(blobs(), [5, 4, 3], seed=0, mini_batch_size=50, evaluate=False)
-    needs_run_model(session)
     train(session, 6)  # 103 examples in batches of 50, 50, 3: two whole epochs
     rows = history_rows(session)
     assert [(e.epoch, e.batches, e.validation_accuracy) for e in rows.epochs] == [
@@ -125,7 +114,6 @@ def test_an_epoch_not_evaluated_has_its_end_but_no_accuracy(tmp_path):
 
 def test_a_change_made_between_phases_applies_from_the_next_batch():
     session = Session(blobs(), [5, 6, 3], seed=3, eta=2.0, mini_batch_size=10)
-    needs_run_model(session)
     train(session, 4)
     session.step_phase()  # batch 4 is under way with η = 2 and σ = sigmoid
     session.set_hyperparameters(eta=0.75, activation="tanh")
@@ -182,7 +170,6 @@ def test_an_export_into_a_missing_folder_is_a_file_error(tmp_path):
 def test_rows_taken_once_write_the_same_csv_as_the_session(tmp_path):
     # The window takes the rows where the session lives and writes them from the GUI thread.
     session = Session(blobs(), [5, 6, 3], seed=6)
-    needs_run_model(session)
     train(session, 23, eta_at={5: 1.5})
     rows = history_rows(session)
     write_history_csv(rows, tmp_path / "from_rows.csv")

@@ -147,10 +147,9 @@ def test_the_standard_exporters_write_each_file_through_the_dialog(qtbot, tmp_pa
 
     from bpstudio.core.export import history_rows
     from bpstudio.core.session import Session
-    from tests.core.test_export import blobs, needs_run_model
+    from tests.core.test_export import blobs
 
     session = Session(blobs(), [5, 6, 3], seed=1)
-    needs_run_model(session)
     session.run(12)
     rows = history_rows(session)  # as the training thread would hand them over
     plots = {}
