@@ -72,12 +72,16 @@ class ShortcutsDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        rows_view = self.table.verticalHeader()
+        rows_view.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        whole = header.sizeHint().height() + rows_view.length() + 2 * self.table.frameWidth()
+        self.table.setMinimumHeight(min(whole, 640))  # all rows at once, no scrolling
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(460, 80 + 26 * len(rows))
+        self.resize(460, self.sizeHint().height())
 
     def rows(self) -> list[tuple[str, str]]:
         """What the table shows, row by row."""
