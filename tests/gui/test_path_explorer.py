@@ -225,3 +225,16 @@ def test_hint_without_a_mini_batch(qtbot):
     model.set_selection(("w", 2, 0, 0))
     assert panel.check is None
     assert "No mini-batch" in panel.findChild(QLabel, "pathNote").text()
+
+
+def test_a_hidden_explorer_recomputes_when_it_shows_again(qtbot, explorer):
+    panel, model = explorer
+    model.set_selection(("w", 3, 0, 0))
+    before = panel.check
+    panel.hide()
+    model.set_snapshot(snapshot_after([4, 5, 4, 3, 2], batches=4))
+    assert panel.check is before  # nothing computed for a panel nobody sees
+    panel.show()
+    qtbot.waitUntil(lambda: panel.check is not before)
+    want = float(model.snapshot.trace.nabla_w[1][0, 0])
+    assert abs(panel.check.mean_sum - want) <= 1e-12 * abs(want)
