@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase
 from PySide6.QtWidgets import (
@@ -405,9 +406,12 @@ class PathExplorer(QWidget):
             for name, s, bp, fd in rows
         )
         note = (
-            f"<p style='color:{MUTED}'>The finite difference (C(w + ε) − C(w − ε)) / 2ε, "
-            f"ε = {EPSILON:g}, agrees to about 1e−9: it cannot resolve smaller gradients.</p>"
+            f"The finite difference (C(w + ε) − C(w − ε)) / 2ε, ε = {EPSILON:g}, agrees to "
+            "about 1e−9: it cannot resolve smaller gradients."
         )
+        if self._trace.x.dtype == np.float32:
+            note += " Training runs in float32, so its ∂C/∂w agrees to about 1e−6 only."
+        note = f"<p style='color:{MUTED}'>{note}</p>"
         table = f"<table cellspacing='0' cellpadding='2'><tr><th></th>{head}</tr>{body}</table>"
         return table + note
 
