@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bpstudio.core.data import Dataset, DataSplits, load_dataset, load_mnist_idx, load_mnist_pickle
-from bpstudio.core.errors import DataError
+from bpstudio.core.errors import Cancelled, DataError
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
@@ -485,3 +485,55 @@ def test_x_bytes_must_match_x():
     x = np.zeros((2, 4))
     with pytest.raises(ValueError, match="x_bytes"):
         Dataset("d", x, np.zeros(2, np.int64), 2, None, np.zeros((2, 3), np.uint8))
+
+
+# --- cancelling a load ----------------------------------------------------------------------
+
+
+class CancelAfter:
+    """A cancel check that says "stop" from its call number ``after + 1`` on (never if None)."""
+
+    def __init__(self, after: int | None = None) -> None:
+        self.after, self.calls = after, 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.after is not None and self.calls > self.after
+
+
+def assert_cancels_at_every_check(load) -> int:
+    """``load(cancel)`` stops at whichever check first says so; return how many checks it made."""
+    never = CancelAfter()
+    load(never)
+    for after in sorted({0, 1, never.calls // 2, never.calls - 1}):
+        cancel = CancelAfter(after)
+        with pytest.raises(Cancelled):
+            load(cancel)
+        assert cancel.calls == after + 1  # it stopped at the first check that said so
+    return never.calls
+
+
+def test_idx_load_can_be_cancelled_between_chunks(tmp_path):
+    # 2,000 training images are 1.5 MiB of pixels: two chunks of reading and decompressing.
+    folder = write_mnist(tmp_path, synthetic_mnist(n_train=2000), gz=True)
+    checks = assert_cancels_at_every_check(lambda cancel: load_mnist_idx(folder, cancel=cancel))
+    assert checks >= 6  # per file, per chunk of the big one, per block of converted rows
+
+
+def test_pickle_load_can_be_cancelled_between_chunks(tmp_path):
+    # 700 float32 images are 2.1 MiB: the array's bytes arrive in three chunks.
+    path = write_pickle(tmp_path / "m.pkl.gz", py2_mnist_pickle(book_parts(sizes=(700, 3, 3))))
+    checks = assert_cancels_at_every_check(lambda cancel: load_mnist_pickle(path, cancel=cancel))
+    assert checks >= 3
+
+
+def test_load_dataset_passes_cancel_on(tmp_path):
+    folder = write_mnist(tmp_path, synthetic_mnist(), gz=True)
+    cancel = CancelAfter(after=2)
+    with pytest.raises(Cancelled) as info:
+        load_dataset(f"mnist:{folder}", cancel=cancel)
+    assert not isinstance(info.value, DataError) and "cancelled" in str(info.value)
+    assert cancel.calls == 3
+    with pytest.raises(Cancelled):
+        load_dataset("xor", cancel=lambda: True)
+    assert len(load_dataset("xor", cancel=lambda: False).train) > 0

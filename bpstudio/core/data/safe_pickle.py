@@ -17,6 +17,7 @@ import gzip
 import math
 import os
 import pickle
+import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,8 @@ ARRAY_DTYPES = ("f4", "f8", "u1", "i4", "i8")
 """The item types an array in a data pickle may have (as ``dtype.str`` without byte order)."""
 
 _CHUNK = 1 << 20
+# Deflate expands data by at most about 1032:1: what a gzip file of s bytes can hold.
+_MAX_DEFLATE_RATIO = 1032
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -73,11 +76,12 @@ def load_numpy_pickle(path: str | os.PathLike[str], *, cancel: CancelCheck | Non
         with open_regular_file(path) as raw:
             compressed = raw.read(2) == _GZIP_MAGIC
             raw.seek(0)
+            capacity = os.fstat(raw.fileno()).st_size * (_MAX_DEFLATE_RATIO if compressed else 1)
             opener = (
                 gzip.GzipFile(fileobj=raw, mode="rb") if compressed else contextlib.nullcontext(raw)
             )
             with opener as stream:
-                reader = _BoundedReader(stream, path, cancel)
+                reader = _BoundedReader(stream, path, capacity, cancel)
                 return _plain(_NumpyOnlyUnpickler(reader, path).load())
     except BpstudioError:
         raise
@@ -113,53 +117,81 @@ def _plain(value: object) -> object:
 
 
 class _BoundedReader:
-    """File-like view of ``stream`` that delivers at most :data:`MAX_PICKLE_BYTES` bytes.
+    """File-like view of ``stream`` that delivers what the file can hold, and no more.
 
-    It guards against a small gzip file that expands to gigabytes, refuses at once a read
-    longer than what is left, reads in chunks so that memory grows only with the data actually
-    there, and polls ``cancel`` between chunks.
+    That is at most :data:`MAX_PICKLE_BYTES`, and at most what ``capacity`` says the file can
+    hold (its size, or deflate's largest expansion of it), less what was read already. A read
+    longer than that is refused before anything is allocated for it; a long read is gathered
+    in chunks into one buffer, between which ``cancel`` is polled; a short read is an error.
     """
 
-    def __init__(self, stream: BinaryIO, path: Path, cancel: CancelCheck | None) -> None:
+    def __init__(
+        self, stream: BinaryIO, path: Path, capacity: int, cancel: CancelCheck | None
+    ) -> None:
         self._stream = stream
         self._path = path
         self._cancel = cancel
         self._left = MAX_PICKLE_BYTES
+        self._capacity = capacity
 
-    def _too_large(self) -> DataError:
+    def _refuse(self, size: int) -> DataError:
+        if size > self._capacity:
+            return DataError(
+                f"{self._path} is damaged or forged: it announces {size:,} bytes of data, more "
+                "than the file can hold"
+            )
         return DataError(
             f"{self._path} unpacks to more than {MAX_PICKLE_BYTES:,} bytes; "
             "it is not a data pickle bpstudio can use"
         )
 
-    def _count(self, data: bytes) -> bytes:
-        self._left -= len(data)
-        if self._left < 0:
-            raise self._too_large()
-        return data
+    def _count(self, size: int) -> None:
+        if size > min(self._left, self._capacity):
+            raise self._refuse(size)
+        self._left -= size
+        self._capacity -= size
 
-    def read(self, size: int | None = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes | bytearray:
         if size is None or size < 0:
-            size = self._left + 1
-        elif size > self._left:
-            raise self._too_large()
-        chunks = []
-        while size > 0:
-            check_cancel(self._cancel, str(self._path))
-            chunk = self._stream.read(min(size, _CHUNK))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size -= len(chunk)
-        return self._count(b"".join(chunks))
+            size = min(self._left, self._capacity) + 1  # as much as is allowed, and one more
+            data = self._stream.read(size)
+            self._count(len(data))
+            return data
+        self._count(size)
+        if size <= _CHUNK:
+            data = self._stream.read(size)
+        else:  # one buffer, filled in chunks (bytes would need a second copy of it)
+            data = bytearray(size)
+            done = 0
+            with memoryview(data) as view:
+                while done < size:
+                    check_cancel(self._cancel, str(self._path))
+                    got = self._stream.readinto(view[done : done + _CHUNK])
+                    if not got:
+                        break
+                    done += got
+            del data[done:]
+        if len(data) < size:
+            raise EOFError("the file ends in the middle of the pickle")
+        return data
 
     def readline(self, size: int | None = -1) -> bytes:
         check_cancel(self._cancel, str(self._path))
-        return self._count(self._stream.readline(self._left + 1))
+        line = self._stream.readline(min(self._left, self._capacity) + 1)
+        self._count(len(line))
+        return line
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only checked stand-ins for NumPy's array-building globals."""
+class _NumpyOnlyUnpickler(pickle._Unpickler):
+    """Unpickler that resolves only checked stand-ins for NumPy's array-building globals.
+
+    It is the pure-Python unpickler, with two opcodes replaced, because the C one allocates the
+    length a bytes opcode claims before it reads a byte (a 40-byte file could ask for 8 GiB):
+    here every length goes through :class:`_BoundedReader`, which refuses it first. A data
+    pickle has a few hundred opcodes, so the pure-Python loop costs nothing noticeable.
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file: _BoundedReader, path: Path) -> None:
         super().__init__(file, encoding="latin1")
@@ -174,6 +206,21 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
                 f"{self._path}: refused to load the global {module}.{name}; a data pickle may "
                 "only hold NumPy arrays (this file could run code when loaded: do not trust it)"
             ) from None
+
+    def _load_build(self) -> None:
+        """BUILD, only for arrays and dtypes: never set attributes of anything else."""
+        target = self.stack[-2] if len(self.stack) >= 2 else None
+        if not isinstance(target, _CheckedArray | np.dtype):
+            raise _Refused(f"refused to set the state of {type(target).__name__!r}")
+        pickle._Unpickler.load_build(self)
+
+    def _load_bytearray8(self) -> None:
+        """BYTEARRAY8 without allocating the claimed length before reading the data."""
+        (size,) = struct.unpack("<Q", self.read(8))
+        self.append(bytearray(self.read(size)))
+
+    dispatch[pickle.BUILD[0]] = _load_build
+    dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
 
 
 # --- the checked stand-ins -------------------------------------------------------------------
