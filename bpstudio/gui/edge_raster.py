@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,6 +223,7 @@ class EdgeRasterItem(pg.GraphicsObject):
         self._built: tuple | None = None  # (QTransform data->device pixels, width, height)
         self._order_stale = False
         self._dirty = True
+        self._pixel_scale = 1.0  # > 1 while an export renders at a higher resolution
         self.build_seconds = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -272,6 +274,21 @@ class EdgeRasterItem(pg.GraphicsObject):
         """Rebuild the ID image after ``REBUILD_DELAY_MS`` of quiet (restarts the timer)."""
         self._timer.start()
 
+    @contextmanager
+    def scaled(self, scale: float):
+        """Within the ``with`` block, paint from an ID image built at ``scale`` times the
+        view's pixel density (an export at 2x gets 2x crisp edges); the screen's image after."""
+        saved = (self._base, self._ids, self._buf, self._qimage, self._origin, self._built)
+        self._pixel_scale = float(scale)
+        try:
+            self.rebuild_now()
+            yield
+        finally:
+            self._pixel_scale = 1.0
+            self._base, self._ids, self._buf, self._qimage, self._origin, self._built = saved
+            self._dirty = True
+            self.update()
+
     def rebuild_pending(self) -> bool:
         """Whether the ID image is out of date for the current view or draw order."""
         return self._timer.isActive() or not self.is_current()
@@ -285,7 +302,7 @@ class EdgeRasterItem(pg.GraphicsObject):
         box = self.getViewBox()
         if box is not None:
             box.updateMatrix()  # pyqtgraph defers it to the next paint after a range change
-        dpr = view.viewport().devicePixelRatioF()
+        dpr = view.viewport().devicePixelRatioF() * self._pixel_scale
         transform = (
             self.sceneTransform() * view.viewportTransform() * QTransform.fromScale(dpr, dpr)
         )

@@ -55,6 +55,17 @@ class LayerDecorations:
             self._labels.append(label)
         self.highlight(None)
 
+    def labels(self) -> list[tuple[str, float, float]]:
+        """``(text, x, y)`` of every layer label, in data coordinates (the text's top centre)."""
+        return [(item.toPlainText(), item.pos().x(), item.pos().y()) for item in self._labels]
+
+    def band(self) -> tuple[tuple[float, float, float, float], str] | None:
+        """``((left, top, width, height), arrow text)`` of the highlight, or ``None``."""
+        if not self._band.isVisible():
+            return None
+        r = self._band.rect()
+        return (r.left(), r.top(), r.width(), r.height()), self._arrow.toPlainText()
+
     def highlight(self, l: int | None, direction: str | None = None) -> None:
         """Band behind layer ``l`` and an arrow naming the pass; ``None`` hides both."""
         if direction not in ARROWS:
@@ -109,6 +120,14 @@ class ColorBar(QWidget):
         self._scale = float(scale)
         if changed:
             self.update()
+
+    def lut(self) -> np.ndarray:
+        """``(n, 4)`` ``uint8`` colours of the bar, left to right."""
+        return self._row[0].copy()
+
+    def low(self) -> float:
+        """The value at the left end of the bar."""
+        return -self._scale
 
     def title(self) -> str:
         """The text above the bar."""

@@ -206,6 +206,10 @@ class CellGridItem(pg.GraphicsObject):
         self._qimage = QImage(self._rgb32, cols, rows, 4 * cols, QImage.Format.Format_RGB32)
         self.update()
 
+    def colours(self) -> np.ndarray:
+        """``(n, 4)`` ``uint8`` colour of every cell, row-major (a copy)."""
+        return self._rgba.reshape(-1, 4)[: self._n].copy()
+
     def cell_color(self, k: int) -> QColor:
         """Colour of cell ``k`` (row-major)."""
         r, g, b, a = (int(v) for v in self._rgba.reshape(-1, 4)[k])

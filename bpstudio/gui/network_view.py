@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Signal
-from PySide6.QtGui import QColor, QPalette, QPen
+from PySide6.QtGui import QColor, QImage, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLayout, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import (
@@ -425,6 +425,65 @@ class NetworkView(QWidget):
     def value_to_color(self, value: float) -> QColor:
         """The node colour of ``value`` on the current node scale."""
         return self._node_map.qcolor(value)
+
+    def drawing(self) -> dict:
+        """What is drawn now, for exporters (:mod:`bpstudio.gui.network_export`).
+
+        Returns
+        -------
+        dict
+            ``layout`` (:class:`NetworkLayout`); ``transform`` ``(sx, sy, dx, dy)`` from data
+            to :attr:`mouse_widget` pixels; ``origin`` ``(x, y)`` of that widget in this one;
+            ``edge_rgb`` ``(n_edges, 3)`` ``uint8`` on-screen edge colours; ``visible``
+            ``(n_edges,)`` bool (the edge filter); ``weights`` ``(n_edges,)``; ``front`` the
+            edges drawn in front (a focused neuron's) or ``None``; ``selected`` edge or
+            ``None``; ``node_rgb`` per layer ``(n_l, 3)`` ``uint8``; ``labels`` and ``band`` in
+            data coordinates (see :class:`LayerDecorations`); ``bars``: per colour bar
+            ``(title, lut, low, high, (x, y, w, h))`` in this widget's pixels.
+        """
+        table = self._colours.table[1:]
+        rgb = np.stack([(table >> s) & 255 for s in (16, 8, 0)], axis=1).astype(np.uint8)
+        nodes = []
+        for l, n in enumerate(self._layout.sizes, start=1):
+            if l in self._grids:
+                nodes.append(self._grids[l].colours()[:, :3])
+            else:
+                colours = [self._nodes.brush_color(l, j).getRgb()[:3] for j in range(n)]
+                nodes.append(np.array(colours, dtype=np.uint8).reshape(n, 3))
+        origin = self.mouse_widget.mapTo(self, QPoint(0, 0))
+        bars = []
+        for bar in (self._edge_bar, self._node_bar):
+            g = bar.geometry()
+            geometry = (g.x(), g.y(), g.width(), g.height())
+            bars.append((bar.title(), bar.lut(), bar.low(), bar.scale(), geometry))
+        return {
+            "layout": self._layout,
+            "transform": self._data_to_widget(),
+            "origin": (origin.x(), origin.y()),
+            "size": (self.width(), self.height()),
+            "edge_rgb": rgb,
+            "visible": self._colours.visible.copy(),
+            "weights": self._colours.weights.copy(),
+            "front": None if self._colours.focus is None else np.array(self._colours.focus),
+            "selected": self._overlay.selected(),
+            "node_rgb": nodes,
+            "labels": self._decorations.labels(),
+            "band": self._decorations.band(),
+            "bars": bars,
+        }
+
+    def render_scaled(self, scale: float) -> QImage:
+        """This widget rendered at ``scale`` times its pixel size, edges built at that scale."""
+        size = self.size()
+        image = QImage(
+            round(size.width() * scale), round(size.height() * scale), QImage.Format.Format_RGB32
+        )
+        image.setDevicePixelRatio(scale)
+        image.fill(QColor(*BACKGROUND))
+        with self._raster.scaled(scale):
+            self.render(image)
+        image.setDevicePixelRatio(1.0)
+        return image
 
     def raster_is_current(self) -> bool:
         """Whether the edge ID image matches the current view (no rebuild pending)."""
