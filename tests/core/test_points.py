@@ -94,3 +94,29 @@ def test_missing_file(tmp_path):
         load_points_csv(tmp_path / "nope.csv")
     with pytest.raises(FileError, match="cannot write"):
         save_points_csv(tmp_path / "no" / "dir.csv", some_points(2))
+
+
+@pytest.mark.parametrize("n", [1, 4, 5, 9, 13, 27])
+def test_from_parts_undoes_points_to_splits(n):
+    p = some_points(n)
+    s = points_to_splits(p)
+    q = Points.from_parts(s.train.x, s.train.y, s.test.x, s.test.y)
+    assert np.array_equal(q.xy, p.xy) and np.array_equal(q.labels, p.labels)
+
+
+def test_from_parts_keeps_every_point_of_a_toy_set():
+    from bpstudio.core.data import make_toy
+
+    toy = make_toy("spiral", n=100)
+    q = Points.from_parts(toy.train.x, toy.train.y, toy.test.x, toy.test.y)
+    both = np.concatenate((toy.train.x, toy.test.x))
+    assert len(q) == len(both)
+    assert sorted(map(tuple, q.xy)) == sorted(map(tuple, both))
+
+
+def test_removed_shown_counts_training_points_first():
+    p = some_points(10)  # test points are 4 and 9
+    order = p.shown_order()
+    assert order.tolist() == [0, 1, 2, 3, 5, 6, 7, 8, 4, 9]
+    q = p.removed_shown(8)  # the first test point, the set's point 4
+    assert np.array_equal(q.xy, p.xy[[0, 1, 2, 3, 5, 6, 7, 8, 9]])

@@ -100,6 +100,37 @@ class Points:
         keep = np.arange(len(self)) != index
         return Points(self.xy[keep], self.labels[keep])
 
+    @classmethod
+    def from_parts(cls, train_xy, train_labels, test_xy, test_labels) -> Points:
+        """The set whose :func:`points_to_splits` gives these training and test points.
+
+        Test points go to the set's test positions (every fifth) in order, training points to
+        the others; when one kind runs out the rest of the other follows (they then take the
+        roles of their new positions). This undoes :func:`points_to_splits` exactly, and turns
+        a built-in toy set's points into a set one can add to.
+        """
+        train_xy, test_xy = np.reshape(train_xy, (-1, 2)), np.reshape(test_xy, (-1, 2))
+        n_train, n = len(train_xy), len(train_xy) + len(test_xy)
+        slots = held_out(n)
+        # Where both kinds remain, the roles decide; then the remaining kind fills the rest.
+        test_at = np.flatnonzero(slots)[: len(test_xy)]
+        extra = len(test_xy) - len(test_at)
+        is_test = np.zeros(n, dtype=bool)
+        is_test[test_at] = True
+        if extra:
+            is_test[np.flatnonzero(~is_test)[n_train:]] = True
+        xy, labels = np.empty((n, 2)), np.empty(n, dtype=np.int64)
+        xy[~is_test], labels[~is_test] = train_xy, np.ravel(train_labels)
+        xy[is_test], labels[is_test] = test_xy, np.ravel(test_labels)
+        return cls(xy, labels)
+
+    def removed_shown(self, index: int) -> Points:
+        """This set without the ``index``-th point of :meth:`shown_order` (training first)."""
+        order = self.shown_order()
+        if not 0 <= index < len(order):
+            raise IndexError(f"there is no point {index} among {len(self)}")
+        return self.removed(int(order[index]))
+
     def shown_order(self) -> np.ndarray:
         """Indices of the points as :func:`points_to_splits` orders them: training, then test.
 
