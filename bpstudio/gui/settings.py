@@ -36,7 +36,7 @@ LAST_RUN = "run/last"
 RECENT = "files/recent"
 NODE_QUANTITY = "view/node_quantity"
 EDGE_FILTER = "view/edge_filter"
-SPEED = "training/speed"
+SPEED = "view/speed"
 
 _MISSING = object()
 

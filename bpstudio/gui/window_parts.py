@@ -17,8 +17,8 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -135,6 +135,8 @@ AREAS = {
 }
 #: The window cannot be made smaller than this; at this size no dock overlaps another.
 MIN_WINDOW = (1000, 660)
+#: The dock property naming the dock another is tabbed behind (see :func:`add_tabbed_dock`).
+TABBED_BESIDE = "tabbedBeside"
 STATUS_LABELS = ("epochLabel", "batchLabel", "speedLabel", "costLabel")
 #: The application icon: a simplified drawing below 32 px, the full one from 32 px up.
 APP_ICON_SIZES = {"bpstudio-small": (16, 24), "bpstudio": (32, 48, 64, 128, 256)}
@@ -289,7 +291,8 @@ def fill_recent_menu(
 
 def _clear_recent(menu: QMenu, open_callable: Callable[[str], object] | None) -> None:
     settings.clear_recent_files()
-    fill_recent_menu(menu, [], open_callable)
+    # Refilled once Clear's own signal is done: clearing the menu deletes that very action.
+    QTimer.singleShot(0, menu, lambda: fill_recent_menu(menu, [], open_callable))
 
 
 # -- docks and layout ------------------------------------------------------------------------------
@@ -338,9 +341,38 @@ def _place_docks(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
         window.resizeDocks(column, [d.sizeHint().height() for d in column], Qt.Orientation.Vertical)
 
 
+def add_tabbed_dock(
+    window: QMainWindow, docks: dict[str, QDockWidget], name: str, title: str, widget, beside: str
+) -> QDockWidget:
+    """Dock ``widget`` as a tab behind the dock ``beside``, and add it to ``docks``.
+
+    Reset layout puts it back there: it reads the dock's ``tabbedBeside`` property, which any
+    dock added outside :data:`DOCKS` may set. Docks without it go back to the right side.
+    """
+    dock = QDockWidget(title, window)
+    dock.setObjectName(name)
+    dock.setWidget(widget)
+    dock.setProperty(TABBED_BESIDE, beside)
+    docks[name] = dock
+    _place_extra_dock(window, docks, dock)
+    return dock
+
+
+def _place_extra_dock(window: QMainWindow, docks: Mapping[str, QDockWidget], dock) -> None:
+    beside = docks.get(dock.property(TABBED_BESIDE) or "")
+    if beside is None:
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    else:
+        window.addDockWidget(window.dockWidgetArea(beside), dock)
+        window.tabifyDockWidget(beside, dock)
+    dock.show()
+    if beside is not None:
+        beside.raise_()  # the first tab stays in front
+
+
 def reset_layout(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
-    """View → Reset layout: every dock docked, shown and sized as :func:`add_docks` left it, and
-    the training toolbar back at the top."""
+    """View → Reset layout: every dock docked, shown and sized as :func:`add_docks` (and
+    :func:`add_tabbed_dock`) left it, and the training toolbar back at the top."""
     for dock in docks.values():
         window.removeDockWidget(dock)
         dock.setFloating(False)
@@ -349,6 +381,10 @@ def reset_layout(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         toolbar.show()
     _place_docks(window, docks)
+    named = {name for name, *_ in DOCKS}
+    for name, dock in docks.items():
+        if name not in named:
+            _place_extra_dock(window, docks, dock)
 
 
 def add_status_labels(window: QMainWindow) -> dict[str, QLabel]:
@@ -361,10 +397,3 @@ def add_status_labels(window: QMainWindow) -> dict[str, QLabel]:
         window.statusBar().addPermanentWidget(label)
         labels[name] = label
     return labels
-
-
-def set_application_icon() -> None:
-    """Give the running application bpstudio's icon (taskbars use it for every window)."""
-    app = QGuiApplication.instance()
-    if app is not None:
-        app.setWindowIcon(app_icon())

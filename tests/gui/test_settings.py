@@ -11,7 +11,15 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu
 
 from bpstudio.gui import create_main_window, settings
-from bpstudio.gui.window_parts import DOCKS, MIN_WINDOW, fill_recent_menu
+from bpstudio.gui.window_parts import (
+    DOCKS,
+    MIN_WINDOW,
+    add_docks,
+    add_tabbed_dock,
+    add_toolbar_and_menus,
+    fill_recent_menu,
+    make_actions,
+)
 
 
 def _touch(folder: Path, name: str) -> str:
@@ -151,9 +159,12 @@ def test_the_recent_menu_opens_files_and_clears(tmp_path, qtbot):
     clear = menu.findChild(type(entries[0]), "actionClearRecent")
     clear.trigger()
     assert settings.recent_files() == []
-    remaining = [act for act in menu.actions() if not act.isSeparator()]
-    assert [act.text() for act in remaining] == ["No recent files", "Clear"]
-    assert not any(act.isEnabled() for act in remaining)
+
+    def remaining():
+        return [act for act in menu.actions() if not act.isSeparator()]
+
+    qtbot.waitUntil(lambda: [act.text() for act in remaining()] == ["No recent files", "Clear"])
+    assert not any(act.isEnabled() for act in remaining())
 
 
 # -- the window ------------------------------------------------------------------------------------
@@ -282,3 +293,29 @@ def test_reset_layout_puts_every_dock_back(make_window, qtbot):
 
 def _close(a: tuple, b: tuple, tolerance: int = 12) -> bool:
     return all(math.isclose(x, y, abs_tol=tolerance) for x, y in zip(a, b))
+
+
+def test_reset_layout_puts_a_tabbed_dock_back_behind_its_neighbour(qtbot):
+    window = QMainWindow()
+    window.setCentralWidget(QLabel("network"))
+    qtbot.addWidget(window)
+    docks = add_docks(window, {key: QLabel(key) for _name, _title, key, *_ in DOCKS})
+    note = add_tabbed_dock(window, docks, "noteDock", "Note", QLabel("note"), "equationsDock")
+    add_toolbar_and_menus(window, make_actions(window, {}), docks)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    equations = docks["equationsDock"]
+    assert window.tabifiedDockWidgets(equations) == [note]
+    before = {name: dock.geometry().getRect() for name, dock in docks.items()}
+
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, note)
+    equations.hide()
+    qtbot.waitUntil(lambda: window.dockWidgetArea(note) == Qt.DockWidgetArea.LeftDockWidgetArea)
+    window.findChild(QAction, "actionResetLayout").trigger()
+
+    qtbot.waitUntil(
+        lambda: all(_close(dock.geometry().getRect(), before[name]) for name, dock in docks.items())
+    )
+    assert window.tabifiedDockWidgets(equations) == [note]
+    assert equations.isVisible() and note.isVisible()
