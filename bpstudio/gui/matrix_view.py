@@ -1,0 +1,231 @@
+"""Every weight matrix as a heatmap: w^l with rows j (neurons of layer l) and columns k (l − 1).
+
+The matrices are stacked top to bottom, ``w^2`` first, each stretched to the widget's width (its
+height shared by the number of rows), coloured exactly like the network view's edges: the edge
+colour table of :mod:`bpstudio.gui.colors` on the scale ``nice_ceiling(robust_scale(all w))``,
+so a cell has the colour its edge has in the network view. Clicking a cell selects that weight
+through the :class:`~bpstudio.gui.model.ViewModel`; the selected weight is outlined, and a
+selected neuron outlines its row of ``w^l`` and its column of ``w^(l+1)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QLayout, QToolTip, QVBoxLayout, QWidget
+
+from bpstudio.gui.colors import BACKGROUND, DivergingMap, edge_lut, nice_ceiling, robust_scale
+from bpstudio.gui.network_decor import ColorBar
+from bpstudio.gui.network_items import INK, OUTLINE
+
+#: Pixels between two heatmaps, and the least height a heatmap gets.
+GAP = 6
+MIN_HEIGHT = 24
+
+
+class _Heatmaps(QWidget):
+    """The painted part: one image per weight matrix, with titles, outlines and picking."""
+
+    def __init__(self, owner: MatrixView) -> None:
+        super().__init__(owner)
+        self._owner = owner
+        self.setMouseTracking(True)
+        self.setMinimumSize(160, 120)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(480, 360)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        owner = self._owner
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(*BACKGROUND))
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        for i, (title, rect) in enumerate(owner.panel_rects()):
+            painter.setPen(INK)
+            painter.drawText(
+                QRectF(rect.left(), rect.top() - self._title_height(), rect.width(), 20),
+                Qt.AlignmentFlag.AlignLeft,
+                title,
+            )
+            painter.drawImage(rect, owner.image(i))
+            painter.setPen(OUTLINE)
+            painter.drawRect(rect)
+        painter.setPen(QPen(INK, 2.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for rect in owner.outlines():
+            painter.drawRect(rect)
+        painter.end()
+
+    def _title_height(self) -> int:
+        return self.fontMetrics().height() + 2
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        hit = self._owner.cell_at(event.position().toPoint())
+        if hit is not None:
+            self._owner.model.set_selection(("w", *hit))
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            text = self._owner.tooltip_at(event.pos())
+            if text is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(event.globalPos(), text, self)
+            return True
+        return super().event(event)
+
+
+class MatrixView(QWidget):
+    """Heatmaps of w^2 … w^L that follow a :class:`~bpstudio.gui.model.ViewModel`.
+
+    Parameters
+    ----------
+    model : ViewModel
+        Supplies snapshots (``weights``, ``sizes``) and the selection; clicking a cell calls
+        ``model.set_selection(("w", l, j, k))``.
+    """
+
+    def __init__(self, model, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("matrixView")
+        self.model = model
+        self._sizes: tuple[int, ...] = ()
+        self._weights: tuple[np.ndarray, ...] = ()
+        self._images: list[QImage] = []
+        self._buffers: list[np.ndarray] = []  # the pixels the QImages point into
+        self._map = DivergingMap(1.0, edge_lut())
+        self._heatmaps = _Heatmaps(self)
+        self._bar = ColorBar("w (as the edges: ends ≥ 99th percentile of |w|)", edge_lut())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)  # as NetworkView
+        layout.addWidget(self._heatmaps, 1)
+        layout.addWidget(self._bar)
+        model.snapshot_changed.connect(self._on_snapshot)
+        model.selection_changed.connect(self._on_selection)
+        if model.snapshot is not None:
+            self._on_snapshot(model.snapshot)
+
+    # -- model --------------------------------------------------------------------------------
+    def _on_snapshot(self, snap) -> None:
+        self.set_weights(snap.weights)
+
+    def _on_selection(self, _selection) -> None:
+        self._heatmaps.update()
+
+    def set_weights(self, weights) -> None:
+        """Show ``weights[l - 2]`` = w^l of shape ``(n_l, n_(l-1))`` (copied into the images)."""
+        weights = tuple(np.asarray(w) for w in weights)
+        sizes = (weights[0].shape[1], *(w.shape[0] for w in weights)) if weights else ()
+        flat = np.concatenate([w.ravel() for w in weights]) if weights else np.zeros(1)
+        self._map = self._map.rescaled(nice_ceiling(robust_scale(flat)))
+        if sizes != self._sizes:
+            self._sizes = sizes
+            self._buffers = [np.empty(w.shape, np.uint32) for w in weights]
+            self._images = [
+                QImage(b, b.shape[1], b.shape[0], 4 * b.shape[1], QImage.Format.Format_RGB32)
+                for b in self._buffers
+            ]
+        for w, buf in zip(weights, self._buffers, strict=True):
+            np.take(self._map.lut32, self._map.index(w), out=buf)
+        self._weights = weights
+        self._bar.set_scale(self._map.scale)
+        self._heatmaps.update()
+
+    # -- geometry -----------------------------------------------------------------------------
+    @property
+    def mouse_widget(self) -> QWidget:
+        """The widget that receives clicks; :meth:`cell_pos` and :meth:`cell_at` use its pixels."""
+        return self._heatmaps
+
+    def image(self, i: int) -> QImage:
+        """The heatmap image of ``w^(i + 2)`` (one pixel per weight)."""
+        return self._images[i]
+
+    def panel_rects(self) -> list[tuple[str, QRectF]]:
+        """``(title, rectangle)`` of each heatmap, ``w^2`` first, in :attr:`mouse_widget` pixels."""
+        if not self._weights:
+            return []
+        widget = self._heatmaps
+        title = widget.fontMetrics().height() + 2
+        rows = [w.shape[0] for w in self._weights]
+        free = widget.height() - len(rows) * (title + GAP)
+        heights = [max(MIN_HEIGHT, free * r / sum(rows)) for r in rows]
+        out, top = [], 0.0
+        for l, (w, h) in enumerate(zip(self._weights, heights, strict=True), start=2):
+            top += title
+            name = f"w^{l}: rows j = 0…{w.shape[0] - 1} (layer {l}), columns k = 0…{w.shape[1] - 1}"
+            out.append((name, QRectF(0.5, top, widget.width() - 1.0, h)))
+            top += h + GAP
+        return out
+
+    def _cell_rect(self, l: int, j: int, k: int) -> QRectF:
+        rect = self.panel_rects()[l - 2][1]
+        rows, cols = self._weights[l - 2].shape
+        w, h = rect.width() / cols, rect.height() / rows
+        return QRectF(rect.left() + k * w, rect.top() + j * h, w, h)
+
+    def cell_pos(self, l: int, j: int, k: int) -> QPoint:
+        """The :attr:`mouse_widget` pixel at the centre of the cell of ``w^l_jk``."""
+        c = self._cell_rect(l, j, k).center()
+        return QPoint(int(c.x()), int(c.y()))
+
+    def cell_at(self, pos: QPoint) -> tuple[int, int, int] | None:
+        """``(l, j, k)`` of the cell under a :attr:`mouse_widget` pixel, or ``None``."""
+        x, y = pos.x() + 0.5, pos.y() + 0.5
+        for l, (_, rect) in enumerate(self.panel_rects(), start=2):
+            if rect.contains(x, y):
+                rows, cols = self._weights[l - 2].shape
+                k = min(cols - 1, int((x - rect.left()) / rect.width() * cols))
+                j = min(rows - 1, int((y - rect.top()) / rect.height() * rows))
+                return l, j, k
+        return None
+
+    def cell_color(self, l: int, j: int, k: int) -> QColor:
+        """The colour the cell of ``w^l_jk`` is drawn in."""
+        return QColor.fromRgb(int(self._buffers[l - 2][j, k]) & 0xFFFFFF)
+
+    def outlines(self) -> list[QRectF]:
+        """Rectangles outlined for the model's selection (at least 4 pixels across)."""
+        sel = self.model.selection
+        if sel is None or not self._weights:
+            return []
+        try:
+            if sel[0] == "w":
+                rects = [self._cell_rect(*sel[1:])]
+            else:
+                rects = self._neuron_outlines(*sel[1:])
+        except IndexError:
+            return []
+        return [_at_least(r, 4.0) for r in rects]
+
+    def _neuron_outlines(self, l: int, j: int) -> list[QRectF]:
+        rects = []
+        panels = self.panel_rects()
+        if l >= 2:  # its incoming weights: row j of w^l
+            rect = panels[l - 2][1]
+            h = rect.height() / self._weights[l - 2].shape[0]
+            rects.append(QRectF(rect.left(), rect.top() + j * h, rect.width(), h))
+        if l <= len(self._weights):  # its outgoing weights: column j of w^(l+1)
+            rect = panels[l - 1][1]
+            w = rect.width() / self._weights[l - 1].shape[1]
+            rects.append(QRectF(rect.left() + j * w, rect.top(), w, rect.height()))
+        return rects
+
+    def tooltip_at(self, pos: QPoint) -> str | None:
+        """Hover text: the weight under ``pos`` from the newest snapshot, or ``None``."""
+        hit = self.cell_at(pos)
+        if hit is None:
+            return None
+        l, j, k = hit
+        return f"w^{l}_{j},{k} = {self._weights[l - 2][j, k]:.4g}\n(l = {l}, j = {j}, k = {k})"
+
+
+def _at_least(rect: QRectF, size: float) -> QRectF:
+    """``rect`` grown about its centre to at least ``size`` pixels in each direction."""
+    w, h = max(rect.width(), size), max(rect.height(), size)
+    c = rect.center()
+    return QRectF(c.x() - w / 2, c.y() - h / 2, w, h)
