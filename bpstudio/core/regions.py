@@ -99,7 +99,11 @@ def region_grid(network, bounds=REGION_BOUNDS, n: int = REGION_N, layer: int | N
     a[:, 1] = np.repeat(ys, n)
     with np.errstate(over="ignore", invalid="ignore"):
         for w, b in zip(weights[: layer - 1], network.biases):
-            a = act.fn(a @ np.asarray(w, np.float64).T + np.ravel(b))
+            w = np.asarray(w, np.float64)
+            z = np.matmul(a, w.T)  # written into in place: no further temporaries per layer
+            z += np.ravel(b)
+            act.fn_into(z, z)
+            a = z
     return a.reshape(n, n, -1)
 
 

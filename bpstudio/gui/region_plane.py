@@ -47,6 +47,7 @@ class RegionPlane(QWidget):
         self._cells: np.ndarray | None = None  # (n, n) uint32 RGB32
         self._buffer: np.ndarray | None = None
         self._image: QImage | None = None
+        self._overlay: QImage | None = None
         self._message = ""
         empty = np.zeros((0, 2))
         self._points = (empty, np.zeros(0, np.int64), empty, np.zeros(0, np.int64))
@@ -90,6 +91,7 @@ class RegionPlane(QWidget):
 
     def set_points(self, train_xy, train_labels, test_xy, test_labels) -> None:
         self._points = tuple(np.asarray(a) for a in (train_xy, train_labels, test_xy, test_labels))
+        self._overlay = None
         self.update()
 
     @property
@@ -141,6 +143,17 @@ class RegionPlane(QWidget):
             painter.drawText(r.adjusted(10, 10, -10, -10), flags, self._message)
             return
         painter.drawImage(r.topLeft(), self._image)
+        if self._overlay is None or self._overlay.size() != self.size():
+            self._overlay = self._draw_overlay()
+        painter.drawImage(0, 0, self._overlay)
+
+    def _draw_overlay(self) -> QImage:
+        # The frame, the axes and the points change far less often than the colours: they are
+        # drawn once into a transparent image, so a frame costs two image blits.
+        overlay = QImage(self.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        overlay.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(overlay)
+        r = self.plane_rect()
         painter.setPen(QColor(150, 150, 150))
         painter.drawRect(r.adjusted(0, 0, -1, -1))
         self._paint_axes(painter, r)
@@ -148,6 +161,8 @@ class RegionPlane(QWidget):
         train_xy, train_labels, test_xy, test_labels = self._points
         self._paint_points(painter, train_xy, train_labels, hollow=False)
         self._paint_points(painter, test_xy, test_labels, hollow=True)
+        painter.end()
+        return overlay
 
     def _paint_axes(self, painter: QPainter, r: QRect) -> None:
         painter.setPen(QColor(70, 70, 70))
