@@ -135,8 +135,9 @@ AREAS = {
 }
 #: The window cannot be made smaller than this; at this size no dock overlaps another.
 MIN_WINDOW = (1000, 660)
-#: The dock property naming the dock another is tabbed behind (see :func:`add_tabbed_dock`).
+#: Dock properties: the dock another starts tabbed behind (see :func:`reset_layout`) …
 TABBED_BESIDE = "tabbedBeside"
+DEFAULT_AREA = "defaultDockArea"  # … and the area it starts in, if it is not tabbed
 STATUS_LABELS = ("epochLabel", "batchLabel", "speedLabel", "costLabel")
 #: The application icon: a simplified drawing below 32 px, the full one from 32 px up.
 APP_ICON_SIZES = {"bpstudio-small": (16, 24), "bpstudio": (32, 48, 64, 128, 256)}
@@ -245,6 +246,7 @@ def add_toolbar_and_menus(
         view.addAction(dock.toggleViewAction())
     view.addSeparator()
     view.addAction(actions["actionResetLayout"])
+    _remember_extra_docks(window, docks)
     if not actions["actionResetLayout"].property("hasSlot"):
         actions["actionResetLayout"].triggered.connect(lambda: reset_layout(window, docks))
     return menus
@@ -341,27 +343,26 @@ def _place_docks(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
         window.resizeDocks(column, [d.sizeHint().height() for d in column], Qt.Orientation.Vertical)
 
 
-def add_tabbed_dock(
-    window: QMainWindow, docks: dict[str, QDockWidget], name: str, title: str, widget, beside: str
-) -> QDockWidget:
-    """Dock ``widget`` as a tab behind the dock ``beside``, and add it to ``docks``.
-
-    Reset layout puts it back there: it reads the dock's ``tabbedBeside`` property, which any
-    dock added outside :data:`DOCKS` may set. Docks without it go back to the right side.
-    """
-    dock = QDockWidget(title, window)
-    dock.setObjectName(name)
-    dock.setWidget(widget)
-    dock.setProperty(TABBED_BESIDE, beside)
-    docks[name] = dock
-    _place_extra_dock(window, docks, dock)
-    return dock
+def _remember_extra_docks(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
+    """Note where docks added outside :data:`DOCKS` start (behind which dock, or in which
+    area), so that Reset layout can put them back."""
+    named = [name for name, *_ in DOCKS if name in docks]
+    for name, dock in docks.items():
+        if name in named or dock.property(TABBED_BESIDE):
+            continue
+        beside = [n for n in named if dock in window.tabifiedDockWidgets(docks[n])]
+        if beside:
+            dock.setProperty(TABBED_BESIDE, beside[0])
+        else:
+            dock.setProperty(DEFAULT_AREA, window.dockWidgetArea(dock).value)
 
 
 def _place_extra_dock(window: QMainWindow, docks: Mapping[str, QDockWidget], dock) -> None:
     beside = docks.get(dock.property(TABBED_BESIDE) or "")
     if beside is None:
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        area = dock.property(DEFAULT_AREA)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        window.addDockWidget(right if area is None else Qt.DockWidgetArea(area), dock)
     else:
         window.addDockWidget(window.dockWidgetArea(beside), dock)
         window.tabifyDockWidget(beside, dock)
@@ -371,8 +372,10 @@ def _place_extra_dock(window: QMainWindow, docks: Mapping[str, QDockWidget], doc
 
 
 def reset_layout(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
-    """View → Reset layout: every dock docked, shown and sized as :func:`add_docks` (and
-    :func:`add_tabbed_dock`) left it, and the training toolbar back at the top."""
+    """View → Reset layout: every dock docked, shown and sized as :func:`add_docks` left it,
+    and the training toolbar back at the top. Docks added to ``docks`` outside :data:`DOCKS`
+    go back where they were when :func:`add_toolbar_and_menus` was called (e.g. a tab behind
+    another dock)."""
     for dock in docks.values():
         window.removeDockWidget(dock)
         dock.setFloating(False)

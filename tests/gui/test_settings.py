@@ -15,7 +15,6 @@ from bpstudio.gui.window_parts import (
     DOCKS,
     MIN_WINDOW,
     add_docks,
-    add_tabbed_dock,
     add_toolbar_and_menus,
     fill_recent_menu,
     make_actions,
@@ -300,7 +299,13 @@ def test_reset_layout_puts_a_tabbed_dock_back_behind_its_neighbour(qtbot):
     window.setCentralWidget(QLabel("network"))
     qtbot.addWidget(window)
     docks = add_docks(window, {key: QLabel(key) for _name, _title, key, *_ in DOCKS})
-    note = add_tabbed_dock(window, docks, "noteDock", "Note", QLabel("note"), "equationsDock")
+    note = QDockWidget("Note", window)  # a dock added as the window adds its note
+    note.setObjectName("noteDock")
+    note.setWidget(QLabel("note"))
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, note)
+    window.tabifyDockWidget(docks["equationsDock"], note)
+    docks["equationsDock"].raise_()
+    docks["noteDock"] = note
     add_toolbar_and_menus(window, make_actions(window, {}), docks)
     window.resize(1400, 900)
     window.show()
