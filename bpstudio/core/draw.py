@@ -5,7 +5,8 @@ MNIST (LeCun et al.): each digit's bounding box was scaled, keeping its aspect r
 that its centre of mass sits at the field's centre. scikit-learn's 8×8 digits (UCI optdigits)
 were normalised to fill their frame and reduced to 8×8 blocks whose values count ink on a 0–16
 scale. :func:`preprocess_stroke` does the same to a drawing, so a network trained on either set
-sees a drawn digit as it saw its training digits.
+sees a drawn digit as it saw its training digits. :func:`trace_input` then runs backprop on
+such an input, for the views to show, without changing the network.
 """
 
 from __future__ import annotations
@@ -146,3 +147,43 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     mass = image.sum()
     rows, cols = np.indices(image.shape)
     return float((rows * image).sum() / mass), float((cols * image).sum() / mass)
+
+
+def trace_input(network, x, label: int, *, eta: float = 0.0):
+    """Backpropagation on one input of one's own, the network left unchanged.
+
+    Parameters
+    ----------
+    network : Network
+        Not modified: the pass runs on a copy of it.
+    x : array_like
+        The input row, shape ``(n_1,)`` (e.g. from :func:`preprocess_stroke`).
+    label : int
+        The desired class; y is its one-hot row.
+    eta : float
+        The η the trace reports (no update is applied).
+
+    Returns
+    -------
+    bpstudio.core.trace.Trace
+        A batch of one example with every phase up to and including BP3 and BP4 done (z, a, δ
+        of every layer, ∂C/∂w and ∂C/∂b): the update is the one phase left, so
+        ``trace.next_phase`` is the update and ``trace.weights`` are the network's weights.
+
+    Raises
+    ------
+    ConfigError
+        If ``x`` does not fit the input layer or ``label`` is not one of its classes.
+    """
+    x = np.asarray(x, dtype=network.dtype).reshape(1, -1)
+    n_out = network.sizes[-1]
+    if not 0 <= int(label) < n_out:
+        raise ConfigError(f"the label must be a class from 0 to {n_out - 1}, got {label}")
+    y = np.zeros((1, n_out), dtype=network.dtype)
+    y[0, int(label)] = 1.0
+    copy = network.copy()
+    p = copy.begin_batch(x, y, eta, record=True)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while p.phases[p.done].kind != "update":
+            p.run_next()
+    return p.trace()

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from bpstudio.core.data import load_digits
-from bpstudio.core.draw import area_resample, centre_of_mass, preprocess_stroke, target_for
+from bpstudio.core.draw import (
+    area_resample,
+    centre_of_mass,
+    preprocess_stroke,
+    target_for,
+    trace_input,
+)
 from bpstudio.core.errors import ConfigError
+from bpstudio.core.network import Network
 
 
 def bounding_box(image):
@@ -100,3 +107,25 @@ def test_target_for_image_shapes():
     assert target_for((28, 28)) == "mnist"
     assert target_for((8, 8)) == "digits"
     assert target_for(None) is None
+
+
+@pytest.mark.parametrize(
+    "activation, cost",
+    [("sigmoid", "quadratic"), ("tanh", "quadratic"), ("sigmoid", "cross-entropy")],
+)
+def test_trace_input_is_the_books_backprop_of_that_input(activation, cost):
+    net = Network([784, 12, 10], activation, cost, seed=4)
+    before = [w.copy() for w in net.weights]
+    x = preprocess_stroke(seven())
+    trace = trace_input(net, x, 7, eta=3.0)
+    nabla_b, nabla_w = net.backprop(x.reshape(-1, 1), np.eye(10)[7].reshape(-1, 1))
+    for l in (2, 3):
+        assert np.allclose(trace.nabla_w[l - 2], nabla_w[l - 2], rtol=1e-12, atol=1e-15)
+        assert np.allclose(trace.nabla_b[l - 2], nabla_b[l - 2][:, 0], rtol=1e-12, atol=1e-15)
+        assert np.allclose(trace.delta[l - 1][0], nabla_b[l - 2][:, 0], rtol=1e-12, atol=1e-15)
+    assert np.allclose(trace.a[2][0], net.feedforward(x.reshape(-1, 1))[:, 0])
+    assert trace.next_phase.kind == "update" and trace.batch_size == 1
+    assert all(np.array_equal(w, b) for w, b in zip(net.weights, before))
+    assert all(np.array_equal(w, b) for w, b in zip(trace.weights, before))
+    with pytest.raises(ConfigError, match="label"):
+        trace_input(net, x, 10)
