@@ -12,6 +12,11 @@ from bpstudio.gui.network_items import INK, OUTLINE
 from bpstudio.gui.network_layout import NetworkLayout
 
 BAND_BRUSH = QBrush(QColor(255, 200, 60, 60))
+BAND_BRUSHES = {
+    "pass": BAND_BRUSH,
+    "gradients": QBrush(QColor(60, 190, 90, 55)),
+    "update": QBrush(QColor(150, 90, 220, 50)),
+}
 ARROWS = {"forward": "→ forward", "backward": "← backward", None: ""}
 
 
@@ -59,33 +64,58 @@ class LayerDecorations:
         """``(text, x, y)`` of every layer label, in data coordinates (the text's top centre)."""
         return [(item.toPlainText(), item.pos().x(), item.pos().y()) for item in self._labels]
 
-    def band(self) -> tuple[tuple[float, float, float, float], str] | None:
-        """``((left, top, width, height), arrow text)`` of the highlight, or ``None``."""
+    def band(self) -> tuple[tuple[float, float, float, float], str, tuple[int, ...]] | None:
+        """``((left, top, width, height), arrow text, RGBA)`` of the highlight, or ``None``.
+
+        The rectangle is in data coordinates.
+        """
         if not self._band.isVisible():
             return None
         r = self._band.rect()
-        return (r.left(), r.top(), r.width(), r.height()), self._arrow.toPlainText()
+        rgba = self._band.brush().color().getRgb()
+        return (r.left(), r.top(), r.width(), r.height()), self._arrow.toPlainText(), rgba
 
     def highlight(self, l: int | None, direction: str | None = None) -> None:
         """Band behind layer ``l`` and an arrow naming the pass; ``None`` hides both."""
         if direction not in ARROWS:
             raise ValueError(f"direction must be 'forward', 'backward' or None, not {direction!r}")
         if l is None:
+            self.highlight_layers(None)
+        else:
+            self.highlight_layers(l, l, ARROWS[direction])
+
+    def highlight_layers(
+        self, first: int | None, last: int | None = None, text: str = "", kind: str = "pass"
+    ) -> None:
+        """Band behind layers ``first`` to ``last`` (and the weights between), ``text`` above.
+
+        ``kind`` picks the band's colour: ``"pass"`` (amber: feedforward, BP1, BP2),
+        ``"gradients"`` (green: BP3, BP4) or ``"update"`` (violet: the SGD step). ``first =
+        None`` hides the band and the text.
+        """
+        if first is None:
             if self._band.isVisible():  # (re-setting the same text would still repaint it)
                 self._band.setVisible(False)
                 self._arrow.setText("")
             return
         lay = self._layout
-        if not 1 <= l <= len(lay.sizes):
-            raise IndexError(f"no layer l = {l} (1 <= l <= {len(lay.sizes)})")
+        last = first if last is None else last
+        for l in (first, last):
+            if not 1 <= l <= len(lay.sizes):
+                raise IndexError(f"no layer l = {l} (1 <= l <= {len(lay.sizes)})")
         _, top, _, bottom = lay.bounds()
-        grid = lay.grids[l - 1]
-        half = grid.width / 2 + 4 if grid is not None else 3 * float(lay.radius[l - 1]) + 4
-        x = float(lay.x[l - 1])
-        self._band.setRect(QRectF(x - half, top - 4, 2 * half, bottom - top + 8))
+        left = float(lay.x[first - 1]) - self._half_width(first)
+        right = float(lay.x[last - 1]) + self._half_width(last)
+        self._band.setRect(QRectF(left, top - 4, right - left, bottom - top + 8))
+        self._band.setBrush(BAND_BRUSHES[kind])
         self._band.setVisible(True)
-        self._arrow.setText(ARROWS[direction])
-        self._arrow.setPos(x, top - 5)
+        self._arrow.setText(text)
+        self._arrow.setPos((left + right) / 2, top - 5)
+
+    def _half_width(self, l: int) -> float:
+        lay = self._layout
+        grid = lay.grids[l - 1]
+        return grid.width / 2 + 4 if grid is not None else 3 * float(lay.radius[l - 1]) + 4
 
 
 class ColorBar(QWidget):

@@ -252,13 +252,13 @@ def _labels(d):
 def _band(d):
     if d["band"] is None:
         return
-    (left, top, width, height), arrow = d["band"]
+    (left, top, width, height), arrow, (r, g, b, a) = d["band"]
     sx, sy, _, _ = d["transform"]
     x, y = _to_px(d, left, top)
     yield '<g id="highlight">'
     yield _tag(
         "rect", x=_num(x), y=_num(y), width=_num(sx * width), height=_num(sy * height),
-        fill="#ffc83c", fill_opacity="0.235",
+        fill=_hex((r, g, b)), fill_opacity=_num(a / 255),
     )  # fmt: skip
     if arrow:
         yield _tag(

@@ -180,6 +180,9 @@ class CellGridItem(pg.GraphicsObject):
         #: Draw circles instead of square cells once a cell is this many pixels wide (``None``:
         #: always cells, as for an image input).
         self.circles_from_px: float | None = None
+        #: Text shown over the grid while it has nothing to show (``set_rgba(None)``).
+        self.placeholder = ""
+        self._showing_empty = True
 
     def set_geometry(
         self, rect: tuple[float, float, float, float], shape: tuple[int, int], n: int | None = None
@@ -200,6 +203,7 @@ class CellGridItem(pg.GraphicsObject):
         full = np.empty((rows * cols, 4), np.uint8)
         full[:] = (*BACKGROUND, 255)
         full[: self._n] = self.empty if rgba is None else np.reshape(rgba, (self._n, 4))
+        self._showing_empty = rgba is None
         self._rgba = full.reshape(rows, cols, 4)
         # Opaque 0xFFRRGGBB pixels: Qt scales those up without blending, ~4x faster per frame.
         self._rgb32 = pack_rgb32(self._rgba.reshape(-1, 4)).reshape(rows, cols)
@@ -250,6 +254,8 @@ class CellGridItem(pg.GraphicsObject):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(_cosmetic_pen(OUTLINE, 1.0))
         painter.drawRect(self._rect)
+        if self._showing_empty and self.placeholder:
+            self._paint_placeholder(painter)
         outline = painter.drawEllipse if circles else painter.drawRect
         painter.setPen(_cosmetic_pen(RING, 1.2, Qt.PenStyle.DotLine))
         for k in self._marks:
@@ -257,6 +263,17 @@ class CellGridItem(pg.GraphicsObject):
         for k, pen in self._emphasis.items():
             painter.setPen(pen)
             outline(self.cell_rect(k))
+
+    def _paint_placeholder(self, painter: QPainter) -> None:
+        """The placeholder text, centred in the grid, at the font's own pixel size."""
+        rect = painter.worldTransform().mapRect(self._rect)
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(INK)
+        painter.drawText(
+            rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder
+        )
+        painter.restore()
 
     def _paint_circles(self, painter: QPainter) -> None:
         """Zoomed in: each neuron as a circle in its cell (only the cells in view are drawn)."""

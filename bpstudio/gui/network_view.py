@@ -42,6 +42,8 @@ from bpstudio.gui.network_mouse import NetworkMouse
 HOLD_FRAMES = 30
 #: A large layer drawn as a grid of cells shows circles once a cell is this wide on screen.
 CIRCLES_FROM_PX = 14.0
+#: Shown in an image input before there is an example to show.
+INPUT_PLACEHOLDER = "the input appears\nafter the first step"
 #: Pick radius around edges and small nodes, in screen pixels.
 PICK_TOLERANCE_PX = 4.0
 SELECTED_PEN = QPen(INK, 3.0)
@@ -231,6 +233,8 @@ class NetworkView(QWidget):
             if l > 1 or lay.image_shape is None:
                 item.empty = np.array([*NEUTRAL_GREY, 255], np.uint8)
                 item.circles_from_px = CIRCLES_FROM_PX
+            else:
+                item.placeholder = INPUT_PLACEHOLDER
             self._box.addItem(item, ignoreBounds=True)
             self._grids[l] = item
 
@@ -259,6 +263,47 @@ class NetworkView(QWidget):
     def set_highlight_layer(self, l: int | None, direction: str | None = None) -> None:
         """Put a light band behind layer ``l`` and an arrow ``"forward"``/``"backward"`` above."""
         self._decorations.highlight(l, direction)
+
+    def set_phase(self, phase) -> None:
+        """Show what a backprop phase computed: a band over its layers, its name above.
+
+        Parameters
+        ----------
+        phase : Phase or None
+            Anything with ``kind`` and ``layer`` as :class:`bpstudio.core.trace.Phase`:
+            ``"feedforward"`` bands every layer, input to output (z^l, a^l for l = 2 … L);
+            ``"output_error"`` (BP1) layer L; ``"backpropagate"`` (BP2) its layer;
+            ``"gradients"`` (BP3, BP4) every layer and weight, in green; ``"update"`` every
+            layer and weight, in violet. ``None`` hides the band.
+        """
+        if phase is None:
+            self._decorations.highlight_layers(None)
+            return
+        L, l = len(self._layout.sizes), phase.layer
+        span, kind = (1, L), "pass"
+        if phase.kind == "feedforward":
+            text = "→ forward: z^l, a^l for l = 2 … L"
+        elif phase.kind == "output_error":
+            span, text = (L, L), f"← backward: BP1, δ^{L}"
+        elif phase.kind == "backpropagate":
+            span, text = (l, l), f"← backward: BP2, δ^{l} from δ^{l + 1}"
+        elif phase.kind == "gradients":
+            text, kind = "BP3, BP4: ∂C/∂b^l and ∂C/∂w^l, l = 2 … L", "gradients"
+        elif phase.kind == "update":
+            text, kind = "update: w → w − (η/m) Σ ∂C/∂w, b → b − (η/m) Σ ∂C/∂b", "update"
+        else:
+            raise ValueError(f"unknown phase kind {phase.kind!r}")
+        self._decorations.highlight_layers(*span, text, kind)
+
+    def highlight(self) -> tuple[tuple[int, int, int, int], str] | None:
+        """The highlight band as ``((x, y, width, height), text)`` in :attr:`mouse_widget`
+        pixels, or ``None`` when no band is shown."""
+        band = self._decorations.band()
+        if band is None:
+            return None
+        (left, top, width, height), text, _ = band
+        a, b = self._widget_point(left, top), self._widget_point(left + width, top + height)
+        return (a.x(), a.y(), b.x() - a.x(), b.y() - a.y()), text
 
     def set_saturation_marks(self, mask: Sequence[np.ndarray | None] | None) -> None:
         """Ring the neurons where ``mask[l - 1]`` is true (e.g. ``|z|`` large); ``None`` clears."""
