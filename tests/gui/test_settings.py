@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu
+from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QMenu
 
 from bpstudio.gui import create_main_window, settings
 from bpstudio.gui.window_parts import (
@@ -192,7 +192,8 @@ def make_window(qtbot):
         window = create_main_window("digits")
         qtbot.addWidget(window)
         made.append(window)
-        window.resize(*size)
+        if size is not None:  # None: as the window sized itself
+            window.resize(*size)
         window.show()
         qtbot.waitExposed(window)
         return window
@@ -226,6 +227,21 @@ def test_layout_persists_from_one_window_to_the_next(make_window, qtbot):
         assert abs(second.findChild(QDockWidget, "plotsDock").height() - 300) <= 10
     finally:
         second.close()
+
+
+def test_closing_the_window_remembers_it_for_the_next(make_window, qtbot):
+    """The window saves on close and restores when built (no explicit calls here)."""
+    first = make_window((MIN_WINDOW[0], 720))
+    first.findChild(QDockWidget, "inspectorDock").hide()
+    quantity = first.findChild(QComboBox, "nodeQuantity")
+    quantity.setCurrentIndex(quantity.findData("z"))
+    first.close()
+    assert settings.get_value(settings.NODE_QUANTITY) == "z"
+
+    second = make_window(None)
+    assert second.size().toTuple() == (MIN_WINDOW[0], 720)
+    assert not second.findChild(QDockWidget, "inspectorDock").isVisible()
+    assert second.findChild(QComboBox, "nodeQuantity").currentData() == "z"
 
 
 def test_a_layout_saved_for_other_docks_is_not_applied(qtbot):
