@@ -3,9 +3,13 @@
 The server serves, under one path prefix each: the real MNIST files (``/good/``, when
 ``<repo>/../shared/data/mnist`` exists), small fake files (``/fake/``), fake files with one byte
 flipped (``/corrupt/``), fake files whose Content-Length promises more than is sent
-(``/truncated/``), fake files without a Content-Length (``/nolength/``), and 404 for anything
-else. The error cases use the fake files, with ``MNIST_FILES`` patched to their checksums, so
-the real 11.6 MB are transferred once per run.
+(``/truncated/``), fake files without a Content-Length (``/nolength/``), fake files sent one
+byte at a time (``/trickle/``), a status line sent one byte at a time (``/tricklehead/``), fake
+files sent in steady 16 KiB pieces (``/steady/``), and 404 for anything else. A trickle sends
+at most 60 bytes and stops when the fixture ends, so that no request outlives the module.
+
+The error cases use the fake files, with ``MNIST_FILES`` patched to their checksums, so the
+real 11.6 MB are transferred once per run.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from bpstudio.core.data.download import (
     mnist_mirrors,
     platform_cache_dir,
 )
+from bpstudio.core.data.pacing import Pace, Stalled
 from bpstudio.core.errors import Cancelled, DownloadError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +50,10 @@ def checksums(data: bytes) -> tuple[str, str]:
 class Route:
     body: bytes
     declared_length: int | None  # None: send no Content-Length header
+    piece: int = 0  # > 0: send the body in pieces of this many bytes, `interval` seconds apart
+    interval: float = 0.0
+    limit: int | None = None  # stop after this many bytes of the body
+    head_too: bool = False  # also send the status line and headers piece by piece
 
 
 @dataclass
@@ -56,7 +65,7 @@ class Server:
         return f"{self.url}/{prefix}/"
 
 
-def make_handler(routes: dict[str, Route], requests: list[str]) -> type:
+def make_handler(routes: dict[str, Route], requests: list[str], stop: threading.Event) -> type:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
             requests.append(self.path)
@@ -67,13 +76,27 @@ def make_handler(routes: dict[str, Route], requests: list[str]) -> type:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if route.head_too:
+                    self.send_paced(b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\n", route)
+                    return
                 self.send_response(200)
                 if route.declared_length is not None:
                     self.send_header("Content-Length", str(route.declared_length))
                 self.end_headers()
-                self.wfile.write(route.body)
+                if route.piece:
+                    self.send_paced(route.body, route)
+                else:
+                    self.wfile.write(route.body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client cancelled and hung up
+
+        def send_paced(self, data: bytes, route: Route) -> None:
+            data = data[: route.limit]
+            for start in range(0, len(data), route.piece):
+                if stop.wait(route.interval):
+                    return
+                self.wfile.write(data[start : start + route.piece])
+                self.wfile.flush()
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
@@ -99,12 +122,16 @@ def server(fake_files):
         routes[f"/corrupt/{name}"] = Route(bytes(flipped), len(body))
         routes[f"/truncated/{name}"] = Route(body[: len(body) // 2], len(body))
         routes[f"/nolength/{name}"] = Route(body, None)
+        routes[f"/trickle/{name}"] = Route(body, len(body), piece=1, interval=0.05, limit=60)
+        routes[f"/tricklehead/{name}"] = Route(body, None, 1, 0.05, limit=60, head_too=True)
+        routes[f"/steady/{name}"] = Route(body, len(body), piece=16 << 10, interval=0.05)
     if SHARED_MNIST.is_dir():
         for name in MNIST_FILES:
             body = (SHARED_MNIST / name).read_bytes()
             routes[f"/good/{name}"] = Route(body, len(body))
     requests: list[str] = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(routes, requests))
+    stop = threading.Event()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(routes, requests, stop))
     thread = threading.Thread(
         target=httpd.serve_forever, args=(0.05,), name="test-http-server", daemon=True
     )
@@ -112,6 +139,7 @@ def server(fake_files):
     try:
         yield Server(f"http://127.0.0.1:{httpd.server_address[1]}", requests)
     finally:
+        stop.set()
         httpd.shutdown()
         httpd.server_close()  # also joins the threads that served requests
         thread.join(timeout=10)
@@ -403,3 +431,96 @@ def test_cli_fetch_refuses_a_corrupted_file_in_one_line(
     assert err.startswith("bpstudio: error: ") and "checksum" in err
     assert "Traceback" not in err
     assert listing(tmp_path) == set()
+
+
+# --- servers that stall, and what killed fetches leave --------------------------------------
+
+
+def test_a_server_that_trickles_its_data_is_given_up(fake, server, tmp_path):
+    # One byte every 0.05 s never trips the 30 s read timeout; the progress rule catches it.
+    with pytest.raises(DownloadError) as info:
+        fetch_mnist(tmp_path, base_urls=[server.base("trickle")], stall_seconds=0.5)
+    message = str(info.value)
+    assert FIRST in message and "stalled: received" in message and "every 0.5 s" in message
+    assert listing(tmp_path) == set()  # the partial file is gone
+
+
+def test_a_server_that_trickles_its_headers_is_given_up(fake, server, tmp_path):
+    with pytest.raises(DownloadError, match="stalled: .* while sending its headers"):
+        fetch_mnist(tmp_path, base_urls=[server.base("tricklehead")], stall_seconds=0.5)
+    assert listing(tmp_path) == set()
+
+
+def test_a_slow_but_steady_server_is_not_stalled(fake, server, tmp_path):
+    # 16 KiB every 0.05 s is 20 times the rule's minimum (16 KiB per second here).
+    fetch_mnist(tmp_path, base_urls=[server.base("steady")], stall_seconds=1.0)
+    assert_holds_exactly(tmp_path, fake)
+
+
+def test_a_stalled_mirror_falls_back_to_the_next(fake, server, tmp_path):
+    bases = [server.base("trickle"), server.base("fake")]
+    fetch_mnist(tmp_path, base_urls=bases, stall_seconds=0.3)
+    assert_holds_exactly(tmp_path, fake)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pace_rule_on_a_fake_clock():
+    clock = FakeClock()
+    pace = Pace(read_timeout=10.0, window=5.0, min_bytes=100, clock=clock)
+    assert pace.next_wait() == 5.0  # until the end of the first window
+    clock.now = 1.0
+    pace.received(150)
+    clock.now = 4.0
+    assert pace.next_wait() == 1.0
+    clock.now = 5.0
+    assert pace.next_wait() == 5.0  # 150 >= 100: a new window starts
+    clock.now = 6.0
+    pace.received(99)
+    clock.now = 10.0
+    with pytest.raises(Stalled, match="received 99 bytes in 5 s"):
+        pace.next_wait()
+
+
+def test_pace_read_timeout_on_a_fake_clock():
+    clock = FakeClock()
+    pace = Pace(read_timeout=2.0, window=5.0, min_bytes=1, clock=clock)
+    assert pace.next_wait() == 2.0
+    clock.now = 1.5
+    pace.received(1)
+    clock.now = 3.0
+    assert pace.next_wait() == 0.5
+    clock.now = 3.5
+    with pytest.raises(TimeoutError, match="no data for 2 s") as info:
+        pace.next_wait()
+    assert not isinstance(info.value, Stalled)
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """Temporary files as a fetch killed with SIGKILL leaves them, and two that are not ours."""
+    paths = [folder / f".{FIRST}.k1ll3d.part", folder / ".t10k-labels-idx1-ubyte.gz.abc.part"]
+    for path in paths:
+        path.write_bytes(b"half a download")
+    (folder / ".other.part").write_bytes(b"not ours")
+    (folder / "notes.part").write_bytes(b"not ours")
+    return paths
+
+
+def test_the_next_fetch_removes_what_a_killed_fetch_left(fake, server, tmp_path):
+    leftovers(tmp_path)
+    fetch_mnist(tmp_path, base_urls=[server.base("fake")])
+    assert listing(tmp_path) == set(fake) | {".other.part", "notes.part"}
+
+
+def test_leftovers_are_removed_even_when_the_fetch_then_fails(fake, server, tmp_path):
+    paths = leftovers(tmp_path)
+    with pytest.raises(DownloadError):
+        fetch_mnist(tmp_path, base_urls=[server.base("missing")])
+    assert not any(path.exists() for path in paths)
+    assert listing(tmp_path) == {".other.part", "notes.part"}

@@ -2,8 +2,12 @@
 
 A file appears under its final name only once it is complete and matches both its published
 MD5 and SHA-256: it is streamed into a temporary file in the same folder, checked, and then
-renamed with :func:`os.replace`, which is atomic. An interrupted, corrupted, truncated or
-cancelled download therefore leaves nothing behind but the files already verified.
+renamed with :func:`os.replace`, which is atomic. An interrupted, corrupted, truncated,
+stalled or cancelled download therefore leaves nothing behind but the files already verified,
+and the temporary files a killed fetch could not remove are removed by the next one.
+
+A mirror that stalls is given up, however slowly it trickles: besides the timeout of each read,
+every :data:`STALL_SECONDS` must bring at least :data:`MIN_PROGRESS_BYTES` (see ``pacing``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import BinaryIO
 
+from bpstudio.core.data.pacing import Pace, Stalled, open_paced
 from bpstudio.core.errors import Cancelled, DownloadError
 
 CACHE_ENV = "BPSTUDIO_CACHE_DIR"
@@ -61,6 +66,11 @@ MNIST_MIRRORS: tuple[str, ...] = (
 
 MAX_DOWNLOAD_BYTES = 64 << 20
 """Largest file accepted from a mirror (the largest MNIST file is 9.9 MB)."""
+
+STALL_SECONDS = 30.0
+"""Default length of the windows of the minimum-progress rule, in seconds."""
+MIN_PROGRESS_BYTES = 16 << 10
+"""Least bytes a mirror must send in every window (16 KiB per 30 s is about 0.5 kB/s)."""
 
 _CHUNK = 1 << 16
 _USER_AGENT = "bpstudio (MNIST downloader)"
@@ -135,6 +145,7 @@ def fetch_mnist(
     progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
     timeout: float = 30.0,
+    stall_seconds: float = STALL_SECONDS,
 ) -> Path:
     """Download the four MNIST files into ``dest``, skipping those already there and intact.
 
@@ -150,7 +161,10 @@ def fetch_mnist(
     should_cancel : callable, optional
         Polled before each chunk; when it returns True the download stops.
     timeout : float, default 30.0
-        Seconds to wait for a connection or for the next chunk.
+        Seconds to wait for a connection, or for the next byte.
+    stall_seconds : float, default :data:`STALL_SECONDS`
+        A mirror that sends less than :data:`MIN_PROGRESS_BYTES` in this many seconds (at any
+        point: while the headers or the data arrive) has stalled, and the next one is tried.
 
     Returns
     -------
@@ -161,8 +175,8 @@ def fetch_mnist(
     ------
     DownloadError
         If a file could not be downloaded intact from any mirror (the message names the file
-        and each mirror's problem: HTTP error, unreachable, truncated, corrupted), or ``dest``
-        cannot be written.
+        and each mirror's problem: HTTP error, unreachable, stalled, truncated, corrupted), or
+        ``dest`` cannot be written.
     Cancelled
         If ``should_cancel`` returned True; the file being downloaded is discarded.
     """
@@ -172,12 +186,34 @@ def fetch_mnist(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(f"cannot create the folder {folder}: {exc}") from exc
+    remove_leftovers(folder)
     for name, expected in MNIST_FILES.items():
         target = folder / name
         if target.is_file() and file_checksums(target) == expected:
             continue
-        _fetch_file(name, expected, target, urls, progress, should_cancel, timeout)
+        pace = (timeout, stall_seconds)
+        _fetch_file(name, expected, target, urls, progress, should_cancel, pace)
     return folder
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove the temporary ``.NAME.*.part`` files a killed fetch left in ``folder``.
+
+    Only the names this module gives its temporary files are touched (a fetch that is still
+    running elsewhere into the same folder would lose its file and report a write error).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    removed = []
+    for name in MNIST_FILES:
+        for path in folder.glob(f".{name}.*.part"):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
 
 
 def _fetch_file(
@@ -187,9 +223,13 @@ def _fetch_file(
     urls: tuple[str, ...],
     progress: ProgressCallback | None,
     should_cancel: Callable[[], bool] | None,
-    timeout: float,
+    pace: tuple[float, float],
 ) -> None:
-    """Download ``name`` from the first mirror that delivers it intact, into ``target``."""
+    """Download ``name`` from the first mirror that delivers it intact, into ``target``.
+
+    ``pace`` is ``(timeout, stall_seconds)``: each mirror gets a fresh :class:`Pace`.
+    """
+    timeout, stall_seconds = pace
     failures = []
     for base in urls:
         if should_cancel is not None and should_cancel():
@@ -197,7 +237,8 @@ def _fetch_file(
         url = base if base.endswith("/") else f"{base}/"
         url += name
         try:
-            _download(url, target, expected, progress, should_cancel, timeout)
+            rule = Pace(timeout, stall_seconds, MIN_PROGRESS_BYTES)
+            _download(url, target, expected, progress, should_cancel, rule)
             return
         except _MirrorFailed as exc:
             failures.append(f"  {url}: {exc}")
@@ -215,7 +256,7 @@ def _download(
     expected: tuple[str, str],
     progress: ProgressCallback | None,
     should_cancel: Callable[[], bool] | None,
-    timeout: float,
+    pace: Pace,
 ) -> None:
     """Stream ``url`` into a temporary file beside ``target``, verify it, then rename it."""
     try:
@@ -226,7 +267,7 @@ def _download(
         raise DownloadError(f"cannot write into {target.parent}: {exc}") from exc
     temp = Path(temp_name)
     try:
-        with os.fdopen(fd, "wb") as out, _open_url(url, timeout) as response:
+        with os.fdopen(fd, "wb") as out, _open_url(url, pace) as response:
             actual = _copy(response, out, target.name, progress, should_cancel)
         if actual != expected:
             raise _MirrorFailed(
@@ -243,16 +284,20 @@ def _download(
         temp.unlink(missing_ok=True)
 
 
-def _open_url(url: str, timeout: float) -> http.client.HTTPResponse:
+def _open_url(url: str, pace: Pace) -> http.client.HTTPResponse:
     """Open ``url``; any failure becomes :class:`_MirrorFailed` (an HTTP error is closed)."""
     try:
         request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-        return urllib.request.urlopen(request, timeout=timeout)
+        return open_paced(request, pace)
     except urllib.error.HTTPError as exc:
         exc.close()  # it holds the response open; closing it avoids a ResourceWarning
         raise _MirrorFailed(f"HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, Stalled):
+            raise _MirrorFailed(f"{exc.reason} while sending its headers") from exc
         raise _MirrorFailed(f"unreachable ({exc.reason})") from exc
+    except Stalled as exc:
+        raise _MirrorFailed(f"{exc} while sending its headers") from exc
     except ValueError as exc:  # a malformed URL, e.g. a typo in $BPSTUDIO_MNIST_URL
         raise _MirrorFailed(f"not a usable URL ({exc})") from exc
     except (OSError, http.client.HTTPException) as exc:
@@ -292,9 +337,15 @@ def _copy(
 
 
 def _read_chunk(response: http.client.HTTPResponse) -> bytes:
-    """Read the next chunk of ``response``; a network failure becomes :class:`_MirrorFailed`."""
+    """Read the next chunk of ``response``; a network failure becomes :class:`_MirrorFailed`.
+
+    ``read1`` returns what one read of the socket brings, so that the pace and the cancel
+    check are looked at between reads, not only after a whole chunk trickled in.
+    """
     try:
-        return response.read(_CHUNK)
+        return response.read1(_CHUNK)
+    except Stalled as exc:
+        raise _MirrorFailed(str(exc)) from exc
     except http.client.IncompleteRead as exc:
         raise _MirrorFailed(f"truncated download: the connection closed early ({exc!r})") from exc
     except (OSError, http.client.HTTPException) as exc:
