@@ -111,6 +111,7 @@ class BadInput:
     words: tuple[str, ...]
     absent: tuple[str, ...] = ()
     fifo: bool = False  # the spec names (or its folder holds) a FIFO: guard against a hang
+    posix: bool = False  # needs os.mkfifo or /dev/zero
 
 
 def _fifo_pickle(folder: Path) -> str:
@@ -255,6 +256,7 @@ CASES: tuple[BadInput, ...] = (
         ("named pipe (FIFO)", "not a regular file"),
         ("valid",),
         fifo=True,
+        posix=True,
     ),
     BadInput(
         "fifo in the IDX folder",
@@ -262,6 +264,7 @@ CASES: tuple[BadInput, ...] = (
         (f"{TRAIN_LABELS}.gz", "named pipe"),
         ("missing",),
         fifo=True,
+        posix=True,
     ),
     BadInput(
         "folder in place of an IDX file",
@@ -275,8 +278,15 @@ CASES: tuple[BadInput, ...] = (
         _device_in_place_of_file,
         (TRAIN_IMAGES, "character device"),
         ("missing",),
+        posix=True,
     ),
-    BadInput("device as the pickle", _device_as_pickle, ("character device",), ("valid",)),
+    BadInput(
+        "device as the pickle",
+        _device_as_pickle,
+        ("character device",),
+        ("valid",),
+        posix=True,
+    ),
     BadInput(
         "mnist:<file>",
         _file_after_mnist_colon,

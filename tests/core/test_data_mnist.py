@@ -537,3 +537,20 @@ def test_load_dataset_passes_cancel_on(tmp_path):
     with pytest.raises(Cancelled):
         load_dataset("xor", cancel=lambda: True)
     assert len(load_dataset("xor", cancel=lambda: False).train) > 0
+
+
+def test_running_out_of_memory_is_one_line(tmp_path, monkeypatch):
+    """Files within the limits on a machine short of memory: a DataError, not a traceback."""
+    from bpstudio.core.data import mnist, mnist_pickle
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 376. MiB for an array")  # as _ArrayMemoryError
+
+    folder = write_mnist(tmp_path / "idx", synthetic_mnist())
+    path = write_pickle(tmp_path / "m.pkl.gz", py2_mnist_pickle(book_parts()))
+    monkeypatch.setattr(mnist, "_to_floats", no_memory)
+    monkeypatch.setattr(mnist_pickle, "_check_part", no_memory)
+    with pytest.raises(DataError, match="not enough memory to load MNIST from"):
+        load_mnist_idx(folder)
+    with pytest.raises(DataError, match="not enough memory to convert"):
+        load_mnist_pickle(path)

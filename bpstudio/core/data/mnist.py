@@ -180,8 +180,11 @@ def load_mnist_idx(
         If ``cancel`` returned True.
     """
     train_images, train_labels, test_images, test_labels = find_mnist_files(folder)
-    x, y, raw = _read_pair(train_images, train_labels, cancel)
-    test_x, test_y, test_raw = _read_pair(test_images, test_labels, cancel)
+    try:
+        x, y, raw = _read_pair(train_images, train_labels, cancel)
+        test_x, test_y, test_raw = _read_pair(test_images, test_labels, cancel)
+    except MemoryError:  # a file within the limits, on a machine short of memory
+        raise DataError(f"not enough memory to load MNIST from {Path(folder)}") from None
     if len(y) < 6:
         raise DataError(f"{train_images} holds {len(y)} images, too few to split (at least 6)")
     n = len(y) - len(y) // 6

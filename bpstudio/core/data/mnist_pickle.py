@@ -61,10 +61,13 @@ def load_mnist_pickle(
             f"mnist.pkl.gz, found {_describe(data)}"
         )
     checked = []
-    for name, part in zip(_SPLIT_NAMES, data, strict=True):
-        check_cancel(cancel, str(path))
-        checked.append(_check_part(path, name, part))
-    return mnist_splits(checked)
+    try:
+        for name, part in zip(_SPLIT_NAMES, data, strict=True):
+            check_cancel(cancel, str(path))
+            checked.append(_check_part(path, name, part))
+        return mnist_splits(checked)
+    except MemoryError:  # arrays within the limits, on a machine short of memory
+        raise DataError(f"{path}: not enough memory to convert its images to float64") from None
 
 
 def _check_part(path: Path, name: str, part: object) -> tuple[np.ndarray, np.ndarray]:
