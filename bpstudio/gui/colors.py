@@ -34,6 +34,19 @@ DIVERGING_STOPS = (
     "#d6604d",
     "#b2182b",
 )
+#: Viridis (matplotlib's default sequential map) at nine stops: dark violet (zero) to yellow.
+#: One-signed quantities (σ′(z), a of σ) use it, so they never look like signed ones.
+SEQUENTIAL_STOPS = (
+    "#440154",
+    "#472d7b",
+    "#3b528b",
+    "#2c728e",
+    "#21918c",
+    "#28ae80",
+    "#5ec962",
+    "#addc30",
+    "#fde725",
+)
 #: Edge opacity at ``|v| = 0`` and the exponent of its growth to 1 at ``|v| = scale``.
 EDGE_MIN_ALPHA = 0.06
 EDGE_ALPHA_GAMMA = 1.3
@@ -44,6 +57,21 @@ FADE_KEEP = 0.12
 def _hex_to_rgb(text: str) -> tuple[int, int, int]:
     value = int(text.lstrip("#"), 16)
     return (value >> 16) & 255, (value >> 8) & 255, value & 255
+
+
+def _lut(stops, n_bins: int) -> np.ndarray:
+    rgb_stops = np.array([_hex_to_rgb(s) for s in stops], dtype=float)
+    where = np.linspace(0.0, 1.0, len(rgb_stops))
+    t = np.linspace(0.0, 1.0, n_bins)
+    rgb = np.stack([np.interp(t, where, rgb_stops[:, c]) for c in range(3)], axis=1)
+    out = np.full((n_bins, 4), 255, dtype=np.uint8)
+    out[:, :3] = np.rint(rgb).astype(np.uint8)
+    return out
+
+
+def sequential_lut(n_bins: int = N_BINS) -> np.ndarray:
+    """Return the sequential colour table (``uint8`` ``(n_bins, 4)``): row 0 is zero."""
+    return _lut(SEQUENTIAL_STOPS, n_bins)
 
 
 def diverging_lut(n_bins: int = N_BINS) -> np.ndarray:
@@ -60,13 +88,7 @@ def diverging_lut(n_bins: int = N_BINS) -> np.ndarray:
         ``uint8`` array of shape ``(n_bins, 4)`` (RGBA, alpha 255); row 0 is the most negative
         value, row ``n_bins // 2`` zero, the last row the most positive.
     """
-    stops = np.array([_hex_to_rgb(s) for s in DIVERGING_STOPS], dtype=float)
-    where = np.linspace(0.0, 1.0, len(stops))
-    t = np.linspace(0.0, 1.0, n_bins)
-    rgb = np.stack([np.interp(t, where, stops[:, c]) for c in range(3)], axis=1)
-    out = np.full((n_bins, 4), 255, dtype=np.uint8)
-    out[:, :3] = np.rint(rgb).astype(np.uint8)
-    return out
+    return _lut(DIVERGING_STOPS, n_bins)
 
 
 def edge_alpha(magnitude: np.ndarray) -> np.ndarray:
@@ -221,9 +243,17 @@ class DivergingMap:
         # A map is made per frame with a new scale; the packed table depends on the LUT alone.
         self.lut32 = _DEFAULT_LUT32 if lut is None else pack_rgb32(self.lut)
 
+    #: Values run from ``-scale`` to ``+scale`` (see :class:`SequentialMap` for ``0 … scale``).
+    signed = True
+
+    @property
+    def low(self) -> float:
+        """The value of the first bin."""
+        return -self.scale
+
     def rescaled(self, scale: float) -> DivergingMap:
         """The same colours on another scale (reuses the packed table)."""
-        new = DivergingMap.__new__(DivergingMap)
+        new = type(self).__new__(type(self))
         new.scale = float(scale) if np.isfinite(scale) and scale > 0 else 1.0
         new.lut, new.lut32 = self.lut, self.lut32
         return new
@@ -269,3 +299,42 @@ _DEFAULT_LUT = diverging_lut()
 _DEFAULT_LUT.setflags(write=False)
 _DEFAULT_LUT32 = pack_rgb32(_DEFAULT_LUT)
 _DEFAULT_LUT32.setflags(write=False)
+
+
+class SequentialMap(DivergingMap):
+    """Map values on ``0 … scale`` to the sequential colours (one-signed quantities).
+
+    Bin ``i`` stands for ``v = i * scale / (N_BINS - 1)``; negative values and NaN get bin 0,
+    values at or beyond ``scale`` the last bin.
+    """
+
+    signed = False
+
+    def __init__(self, scale: float, lut: np.ndarray | None = None) -> None:
+        super().__init__(scale, _SEQUENTIAL_LUT if lut is None else lut)
+        if lut is None:
+            self.lut32 = _SEQUENTIAL_LUT32
+
+    @property
+    def low(self) -> float:
+        return 0.0
+
+    def index(self, values, out: np.ndarray | None = None, work: np.ndarray | None = None):
+        """Return the LUT bin of each value: ``floor(v / scale * (N_BINS - 1) + 0.5)``, clipped."""
+        v = np.asarray(values, dtype=float)
+        top = len(self.lut) - 1
+        f = np.multiply(v, top / self.scale, out=work)
+        f += 0.5
+        np.clip(f, 0.0, top + 0.5, out=f)
+        if np.isnan(np.add.reduce(f, axis=None)):
+            np.putmask(f, np.isnan(f), 0.0)
+        if out is None:
+            return f.astype(np.intp)
+        np.copyto(out, f, casting="unsafe")
+        return out
+
+
+_SEQUENTIAL_LUT = sequential_lut()
+_SEQUENTIAL_LUT.setflags(write=False)
+_SEQUENTIAL_LUT32 = pack_rgb32(_SEQUENTIAL_LUT)
+_SEQUENTIAL_LUT32.setflags(write=False)

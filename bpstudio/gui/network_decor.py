@@ -131,11 +131,23 @@ class ColorBar(QWidget):
 
     def __init__(self, title: str, lut: np.ndarray, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._title, self._scale = title, 1.0
+        self._title, self._scale, self._signed = title, 1.0, True
+        self._set_lut(lut)
+
+    def _set_lut(self, lut: np.ndarray) -> None:
         self._row = np.ascontiguousarray(lut[None, :, :].astype(np.uint8))
         self._image = QImage(
             self._row, lut.shape[0], 1, 4 * lut.shape[0], QImage.Format.Format_RGBA8888
         )
+
+    def set_map(self, lut: np.ndarray, low: float, high: float) -> None:
+        """Show ``lut`` from ``low`` to ``high``: ``low = -high`` (diverging) or ``0``."""
+        signed = low < 0
+        if signed != self._signed or not np.array_equal(lut, self._row[0]):
+            self._signed = signed
+            self._set_lut(lut)
+            self.update()
+        self.set_scale(high)
 
     def set_title(self, title: str) -> None:
         """Change the text above the bar."""
@@ -157,7 +169,7 @@ class ColorBar(QWidget):
 
     def low(self) -> float:
         """The value at the left end of the bar."""
-        return -self._scale
+        return -self._scale if self._signed else 0.0
 
     def title(self) -> str:
         """The text above the bar."""
@@ -189,7 +201,11 @@ class ColorBar(QWidget):
         painter.drawRect(bar)
         painter.setPen(INK)
         y = bar.bottom() + 2
-        for frac, text in ((0.0, f"−{self._scale:.3g}"), (0.5, "0"), (1.0, f"+{self._scale:.3g}")):
+        if self._signed:
+            ends = ((0.0, f"−{self._scale:.3g}"), (0.5, "0"), (1.0, f"+{self._scale:.3g}"))
+        else:
+            ends = ((0.0, "0"), (0.5, f"{self._scale / 2:.3g}"), (1.0, f"{self._scale:.3g}"))
+        for frac, text in ends:
             x = bar.left() + frac * bar.width()
             rect = QRectF(x - margin, y, 2 * margin, line)
             painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text)

@@ -13,7 +13,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
 
-from bpstudio.gui.colors import BACKGROUND, NEUTRAL_GREY, diverging_lut, pack_rgb32
+from bpstudio.gui.colors import (
+    BACKGROUND,
+    NEUTRAL_GREY,
+    diverging_lut,
+    pack_rgb32,
+    sequential_lut,
+)
 
 INK = QColor(40, 40, 40)
 OUTLINE = QColor(110, 110, 110)
@@ -36,6 +42,7 @@ class NodeItem(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
         self.diverging = _brushes(diverging_lut())
+        self.sequential = _brushes(sequential_lut())
         self.grey = [QBrush(QColor(g, g, g)) for g in range(256)]
         self.neutral = QBrush(QColor(*NEUTRAL_GREY))
         self._centres: list[list[QPointF]] = []

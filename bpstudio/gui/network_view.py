@@ -27,6 +27,7 @@ from bpstudio.gui.colors import (
     BACKGROUND,
     NEUTRAL_GREY,
     DivergingMap,
+    SequentialMap,
     diverging_lut,
     edge_lut,
     grey_rgb,
@@ -170,8 +171,12 @@ class NetworkView(QWidget):
         label: str = "δ",
         neutral_layers: Collection[int] = (),
         hold: bool = False,
+        signed: bool | None = True,
     ) -> None:
-        """Colour nodes by a value per neuron on a symmetric scale ``±nice_ceiling(max|value|)``.
+        """Colour nodes by a value per neuron on the scale ``±nice_ceiling(max|value|)``.
+
+        One-signed quantities (σ′(z) ≥ 0, a = σ(z) in (0, 1)) get a sequential map on
+        ``0 … nice_ceiling(max value)`` instead, with its own colour bar.
 
         Parameters
         ----------
@@ -186,6 +191,11 @@ class NetworkView(QWidget):
             :data:`HOLD_FRAMES` calls that held, so the colours keep their meaning from frame to
             frame while the mini-batches' values jump about (and the colour bar stays readable).
             Without it the scale is this call's alone.
+        signed : bool or None
+            ``True`` (the default): the diverging map on ``±scale``; ``False``: the sequential
+            map on ``0 … scale`` (negative values get its first colour), for quantities that
+            are never negative (σ′(z); a for σ = sigmoid or ReLU); ``None``: sequential when
+            no value given is negative (a map that may switch between frames).
         """
         sizes = self._layout.sizes
         if len(values) != len(sizes):
@@ -199,15 +209,19 @@ class NetworkView(QWidget):
             if arr.shape != (sizes[i],):
                 raise ValueError(f"values for layer l = {i + 1} need shape ({sizes[i]},)")
             kept.append(arr)
-        finite = [np.abs(v[np.isfinite(v)]) for v in kept if v is not None]
-        peak = max((float(a.max()) for a in finite if a.size), default=0.0)
+        finite = [v[np.isfinite(v)] for v in kept if v is not None]
+        finite = [a for a in finite if a.size]
+        if signed is None:
+            signed = any(float(a.min()) < 0 for a in finite)
+        peak = max((float(np.abs(a).max()) for a in finite), default=0.0)
         self._values = kept
-        if not hold:
+        if not hold or signed != self._node_map.signed:
             self._peaks.clear()
         self._peaks.append(peak)
-        self._node_map = DivergingMap(nice_ceiling(max(self._peaks)))
+        kind = DivergingMap if signed else SequentialMap
+        self._node_map = kind(nice_ceiling(max(self._peaks)))
         self._node_bar.set_title(label)
-        self._node_bar.set_scale(self._node_map.scale)
+        self._node_bar.set_map(self._node_map.lut, self._node_map.low, self._node_map.scale)
         self._refresh_nodes()
 
     def set_input_image(self, pixels: np.ndarray | None) -> None:
@@ -244,7 +258,8 @@ class NetworkView(QWidget):
             if l in self._grids:
                 self._grids[l].set_rgba(self._grid_colours(l, v))
             elif v is not None:
-                self._nodes.set_fill(l, self._nodes.diverging, self._node_map.index(v))
+                palette = self._nodes.diverging if self._node_map.signed else self._nodes.sequential
+                self._nodes.set_fill(l, palette, self._node_map.index(v))
             elif l == 1 and self._pixels is not None:
                 self._nodes.set_fill(1, self._nodes.grey, grey_rgb(self._pixels))
             else:
