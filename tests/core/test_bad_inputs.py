@@ -122,3 +122,15 @@ def test_unreadable_gzip_says_permission_denied_simulated(tmp_path, monkeypatch)
     message, _ = load_refused(f"mnist:{folder}")
     assert f"{TRAIN_IMAGES}.gz cannot be opened: permission denied" in message, message
     assert "not a valid gzip file" not in message
+
+
+def test_a_folder_in_the_download_cache_is_not_reported_as_not_downloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("BPSTUDIO_CACHE_DIR", str(tmp_path))
+    write_idx_folder(tmp_path / "mnist", train_images_idx3_ubyte=None)
+    (tmp_path / "mnist" / f"{TRAIN_IMAGES}.gz").mkdir()
+    message, _ = load_refused("mnist")
+    assert f"{TRAIN_IMAGES}.gz is a folder, not a regular file" in message
+    assert "not downloaded" not in message
+    (tmp_path / "mnist" / f"{TRAIN_IMAGES}.gz").rmdir()
+    message, _ = load_refused("mnist")
+    assert "not downloaded yet" in message

@@ -151,6 +151,20 @@ def mnist_files_present(folder: str | os.PathLike[str]) -> bool:
     return True
 
 
+def mnist_files_absent(folder: str | os.PathLike[str]) -> list[str]:
+    """The names of :data:`IDX_NAMES` of which ``folder`` holds nothing, plain or ``.gz``.
+
+    Something that is there but is not a usable file (a folder, a FIFO, a damaged file) does
+    not count as absent: loading it gives the precise error, where "not downloaded" would not.
+    """
+    folder = Path(folder).expanduser()
+    return [
+        name
+        for name in IDX_NAMES
+        if not any(os.path.lexists(folder / f"{name}{suffix}") for suffix in ("", ".gz"))
+    ]
+
+
 def load_mnist_idx(
     folder: str | os.PathLike[str], *, cancel: CancelCheck | None = None
 ) -> DataSplits:

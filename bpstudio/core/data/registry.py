@@ -8,7 +8,7 @@ from bpstudio.core.data.builtin import TOY_SETS, load_digits, make_toy
 from bpstudio.core.data.dataset import DataSplits
 from bpstudio.core.data.download import mnist_cache_dir
 from bpstudio.core.data.files import CancelCheck, check_cancel
-from bpstudio.core.data.mnist import load_mnist_idx, mnist_files_present
+from bpstudio.core.data.mnist import load_mnist_idx, mnist_files_absent
 from bpstudio.core.data.mnist_pickle import load_mnist_pickle
 from bpstudio.core.errors import DataError
 
@@ -73,7 +73,7 @@ def load_dataset(spec: str, seed: int = 0, *, cancel: CancelCheck | None = None)
 def _load_cached_mnist(cancel: CancelCheck | None) -> DataSplits:
     """Load MNIST from the download cache, or explain how to put it there."""
     folder = mnist_cache_dir()
-    if not mnist_files_present(folder):
+    if mnist_files_absent(folder):
         raise DataError(
             f"MNIST is not downloaded yet (looked in {folder}); run `bpstudio data fetch mnist` "
             "to download it (about 11 MB), or use mnist:<folder> for a folder that already "
