@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
 HOVER_INTERVAL_MS = 30
@@ -35,6 +35,7 @@ class NetworkMouse(QObject):
         self.tooltip_provider: Callable[[tuple], str] | None = None
         self._hover_pos = QPointF()
         self._hovered: tuple | None = None
+        self._where = QPoint()  # global position of the tooltip shown last
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(HOVER_INTERVAL_MS)
@@ -74,8 +75,16 @@ class NetworkMouse(QObject):
         if hit is None or self.tooltip_provider is None:
             QToolTip.hideText()
             return
-        where = self._widget.mapToGlobal(self._graphics.mapFromScene(pos))
-        QToolTip.showText(where, self.tooltip_provider(hit), self._widget)
+        self._where = self._widget.mapToGlobal(self._graphics.mapFromScene(pos))
+        QToolTip.showText(self._where, self.tooltip_provider(hit), self._widget)
+
+    def refresh_tooltip(self) -> None:
+        """New numbers arrived: rewrite a visible hover tooltip so it never shows stale ones."""
+        if self._hovered is None or self.tooltip_provider is None or not QToolTip.isVisible():
+            return
+        text = self.tooltip_provider(self._hovered)
+        if text != QToolTip.text():
+            QToolTip.showText(self._where, text, self._widget)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt name)
         # getattr: Qt may still deliver events while the Python side is being torn down.

@@ -164,6 +164,7 @@ class NetworkView(QWidget):
         self._edge_bar.set_scale(self._colours.map.scale)
         self._raster.colours_changed()
         self._overlay.update()
+        self._mouse.refresh_tooltip()
 
     def set_node_values(
         self,
@@ -223,6 +224,7 @@ class NetworkView(QWidget):
         self._node_bar.set_title(label)
         self._node_bar.set_map(self._node_map.lut, self._node_map.low, self._node_map.scale)
         self._refresh_nodes()
+        self._mouse.refresh_tooltip()
 
     def set_input_image(self, pixels: np.ndarray | None) -> None:
         """Show the current input example, ``(n_1,)`` values in ``[0, 1]`` (``None`` clears)."""
