@@ -17,10 +17,16 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import BACKGROUND, DivergingMap, nice_ceiling, robust_scale
 
+#: What the tiles can show, by key, with the chooser's text.
+MODES = {
+    "w": "weights w",
+    "dw": "Δw since start",
+    "nabla": "∂C/∂w (batch)",
+}
 #: Pixels between tiles; the selected tile's outline is drawn in them.
 GAP = 4
 OUTLINE = 2
@@ -123,7 +129,12 @@ class TileGrid(QWidget):
         """Where tile ``j`` is drawn, in this widget's coordinates."""
         cols, _, side = self._layout
         row, col = divmod(j, cols)
-        return QRect(col * (side + GAP), row * (side + GAP), side, side)
+        return QRect(self._left() + col * (side + GAP), OUTLINE + row * (side + GAP), side, side)
+
+    def _left(self) -> int:
+        """Where the tiles' image starts: centred across the widget."""
+        cols, _, side = self._layout
+        return max(OUTLINE, (self.width() - (cols * (side + GAP) - GAP)) // 2)
 
     def pixel_rect(self, j: int, p: int, q: int) -> QRect:
         """The block of tile ``j`` that shows image pixel ``(p, q)`` (value ``p * cols + q``)."""
@@ -138,17 +149,22 @@ class TileGrid(QWidget):
         if self._values is None:
             return None
         cols, rows, side = self._layout
-        col, dx = divmod(pos.x(), side + GAP)
-        row, dy = divmod(pos.y(), side + GAP)
+        x = pos.x() - self._left()
+        col, dx = divmod(x, side + GAP)
+        y = pos.y() - OUTLINE
+        row, dy = divmod(y, side + GAP)
         j = row * cols + col
-        if pos.x() < 0 or pos.y() < 0 or dx >= side or dy >= side or col >= cols or row >= rows:
+        if x < 0 or y < 0 or dx >= side or dy >= side or col >= cols or row >= rows:
             return None
         return j if j < len(self._values) else None
 
     def _render(self) -> None:
         values, (r, c) = self._values, self._shape
         if self._gather is None:
-            self._layout = grid_layout(len(values), self.width(), self.height())
+            # A margin of OUTLINE all round leaves room for the selected tile's outline.
+            self._layout = grid_layout(
+                len(values), self.width() - 2 * OUTLINE, self.height() - 2 * OUTLINE
+            )
             self._gather = gather_map(len(values), (r, c), *self._layout)
         bins = np.empty(values.size + 1, dtype=np.intp)
         self._cmap.index(values.ravel(), out=bins[:-1])
@@ -180,7 +196,7 @@ class TileGrid(QWidget):
             flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
             painter.drawText(self.rect().adjusted(12, 12, -12, -12), flags, self._message)
             return
-        painter.drawImage(0, 0, self._image)
+        painter.drawImage(self._left(), OUTLINE, self._image)
         j = self._selected
         if j is not None and 0 <= j < len(self._values):
             t = self.tile_rect(j).adjusted(-OUTLINE, -OUTLINE, OUTLINE, OUTLINE)
@@ -212,7 +228,11 @@ class TileGrid(QWidget):
 
 
 class ReceptiveFields(QWidget):
-    """Dock contents: the tiles, a toggle between w and ∂C/∂w, and the colour scale in words.
+    """Dock contents: the tiles, what they show (:data:`MODES`), the colour scale in words.
+
+    The modes: the weights w^2 themselves; Δw, their change since the session's first snapshot
+    (with the book's standard-normal start, what training has learned shows here long before
+    it stands out of the random start in w); and the current mini-batch's ∂C/∂w^2.
 
     Parameters
     ----------
@@ -227,10 +247,15 @@ class ReceptiveFields(QWidget):
         self._stale = True
         self._scale = 1.0
         self._tiles = TileGrid(self)
-        self._gradient = QCheckBox("∂C/∂w")
-        self._gradient.setObjectName("receptiveFieldsGradient")
-        self._gradient.setToolTip(
-            "Show ∂C/∂w of this mini-batch instead of w: where it pushes each neuron's weights"
+        self._start: np.ndarray | None = None  # w^2 of the session's first snapshot
+        self._start_text = "the start"
+        self._mode = QComboBox()
+        self._mode.setObjectName("receptiveFieldsMode")
+        for key, text in MODES.items():
+            self._mode.addItem(text, key)
+        self._mode.setToolTip(
+            "w: the weights; Δw: what training changed since the session began (or was reset "
+            "or opened); ∂C/∂w: where this mini-batch pushes each neuron's weights"
         )
         self._scale_label = QLabel()
         self._scale_label.setObjectName("receptiveFieldsScale")
@@ -238,7 +263,7 @@ class ReceptiveFields(QWidget):
         self._caption.setObjectName("receptiveFieldsCaption")
         self._caption.setWordWrap(True)
         top = QHBoxLayout()
-        top.addWidget(self._gradient)
+        top.addWidget(self._mode)
         top.addStretch(1)
         top.addWidget(self._scale_label)
         layout = QVBoxLayout(self)
@@ -246,10 +271,13 @@ class ReceptiveFields(QWidget):
         layout.addLayout(top)
         layout.addWidget(self._tiles, 1)
         layout.addWidget(self._caption)
+        model.session_changed.connect(self._on_session_changed)
         model.snapshot_changed.connect(self._on_snapshot_changed)
         model.selection_changed.connect(self._on_selection_changed)
         self._tiles.tile_clicked.connect(self._on_tile_clicked)
-        self._gradient.toggled.connect(self._on_snapshot_changed)
+        self._mode.currentIndexChanged.connect(self._on_snapshot_changed)
+        if model.snapshot is not None:
+            self._on_session_changed(model.snapshot, "this view opened")
         self._on_snapshot_changed()
 
     def sizeHint(self) -> QSize:
@@ -266,11 +294,19 @@ class ReceptiveFields(QWidget):
         return self._scale
 
     @property
-    def showing_gradient(self) -> bool:
-        return self._gradient.isChecked()
+    def mode(self) -> str:
+        """What the tiles show: a key of :data:`MODES`."""
+        return self._mode.currentData()
 
-    def set_showing_gradient(self, on: bool) -> None:
-        self._gradient.setChecked(bool(on))
+    def set_mode(self, key: str) -> None:
+        if key not in MODES:
+            raise ValueError(f"the tiles show one of {', '.join(MODES)}, not {key!r}")
+        self._mode.setCurrentIndex(list(MODES).index(key))
+
+    def _on_session_changed(self, snap, since: str = "the session began, was reset or opened"):
+        # Only a reference to the snapshot's read-only array: nothing is copied per session.
+        self._start = None if snap is None or snap.image_shape is None else snap.weights[0]
+        self._start_text = since
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -292,7 +328,7 @@ class ReceptiveFields(QWidget):
         cmap = DivergingMap(self._scale)
         self._tiles.set_tiles(values, self._model.snapshot.image_shape, cmap, self._selected())
         self._scale_label.setText(_scale_text(what, self._scale, cmap))
-        self._caption.setText(_caption(what, len(values)))
+        self._caption.setText(_caption(what, len(values), self._start_text))
 
     def _values(self) -> tuple[np.ndarray | None, str]:
         snap = self._model.snapshot
@@ -303,8 +339,13 @@ class ReceptiveFields(QWidget):
                 "Receptive fields need image data (MNIST or the 8×8 digits): each tile shows a "
                 "neuron's weights laid out as the input image."
             )
-        if not self.showing_gradient:
+        if self.mode == "w":
             return np.asarray(snap.weights[0]), "w"
+        if self.mode == "dw":
+            w = np.asarray(snap.weights[0])
+            if self._start is None or self._start.shape != w.shape:
+                self._start = w
+            return w - self._start, "Δw"
         trace = snap.trace
         nabla = None if trace is None or trace.nabla_w is None else trace.nabla_w[0]
         if nabla is None:
@@ -333,12 +374,17 @@ def _scale_text(what: str, scale: float, cmap: DivergingMap) -> str:
     )
 
 
-def _caption(what: str, n: int) -> str:
+def _caption(what: str, n: int, since: str) -> str:
     if what == "w":
         return (
             f"Each of the {n} tiles is one neuron of layer 2: its weight from every input pixel, "
             "laid out as the image. Red: ink there excites the neuron; blue: it inhibits it. "
             "Click a tile to select the neuron."
+        )
+    if what == "Δw":
+        return (
+            f"Each of the {n} tiles is what training has changed in one neuron's weights since "
+            f"{since}: red weights grew, blue ones shrank. Click a tile to select the neuron."
         )
     return (
         f"Each of the {n} tiles is ∂C/∂w for one neuron of layer 2 over this mini-batch: the "

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QLabel
+from PySide6.QtWidgets import QComboBox, QLabel
 
 from bpstudio.core.data import Dataset, DataSplits, make_toy
 from bpstudio.core.session import Session
@@ -87,10 +87,9 @@ def test_a_click_on_a_tile_selects_its_neuron_and_outlines_it(qtbot, panel, mode
 
 
 def test_gradient_mode_shows_nabla_w(qtbot, panel, model):
-    qtbot.mouseClick(
-        panel.findChild(QCheckBox, "receptiveFieldsGradient"), Qt.MouseButton.LeftButton
-    )
-    assert panel.showing_gradient
+    chooser = panel.findChild(QComboBox, "receptiveFieldsMode")
+    chooser.setCurrentIndex(chooser.findData("nabla"))
+    assert panel.mode == "nabla"
     nabla = model.snapshot.trace.nabla_w[0]
     j, p, q = 11, 13, 9
     expected = DivergingMap(panel.scale).rgba(nabla[j, p * 28 + q])[0, :3]
@@ -119,3 +118,24 @@ def test_grid_layout_fills_the_space():
     cols, rows, side = grid_layout(100, 480, 370)
     assert cols * rows >= 100 and side >= 33
     assert grid_layout(30, 480, 370)[2] > side
+
+
+def test_change_mode_shows_what_training_changed_since_the_session_began(qtbot):
+    m = ViewModel()
+    s = Session(image_data(), [784, 100, 10], seed=1, evaluate=False)
+    start = snapshot(s)
+    m.set_snapshot(start, new_session=True)
+    p = ReceptiveFields(m)
+    qtbot.addWidget(p)
+    p.resize(480, 400)
+    p.show()
+    p.set_mode("dw")
+    for _ in range(3):
+        s.step_batch()
+    m.set_snapshot(snapshot(s))
+    change = m.snapshot.weights[0] - start.weights[0]
+    assert np.abs(change).max() > 0
+    j, k = 20, 14 * 28 + 14
+    expected = DivergingMap(p.scale).rgba(change[j, k])[0, :3]
+    assert np.array_equal(pixel_of(p, j, 14, 14), expected)
+    assert "Δw" in p.findChild(QLabel, "receptiveFieldsScale").text()
