@@ -88,6 +88,7 @@ class DecisionRegions(QWidget):
         self._build()
         model.snapshot_changed.connect(self._on_snapshot_changed)
         model.selection_changed.connect(self._on_snapshot_changed)
+        self._plane.describe = self.describe_point
         self._plane.left_clicked.connect(self._on_left_clicked)
         self._plane.point_right_clicked.connect(self.point_removed)
         self._on_snapshot_changed()
@@ -159,6 +160,19 @@ class DecisionRegions(QWidget):
     def shown_points(self) -> Points:
         """The points drawn, as a :class:`Points` set that splits back into the same parts."""
         return Points.from_parts(*self._plane.points)
+
+    def describe_point(self, x: float, y: float) -> str | None:
+        """The hover text at ``(x, y)``: the values of the grid cell there."""
+        values = self._shown
+        if values is None or not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            return None
+        n = values.shape[0]
+        cell = values[min(n - 1, int((1.0 - y) * n)), min(n - 1, int(x * n))]
+        where = f"x₁ = {x:.3f}, x₂ = {y:.3f}"
+        if len(cell) == 1:
+            return f"{where}: a = {cell[0]:.3f}"
+        shown = ", ".join(f"{v:.2f}" for v in cell[:MAX_CLASSES])
+        return f"{where}: class {int(np.argmax(cell))} (aᴸ = {shown})"
 
     def load_csv(self, path) -> Points:
         """Read ``path`` and emit ``points_loaded``; raises ``DataError`` for a bad file."""

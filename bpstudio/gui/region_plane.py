@@ -8,9 +8,9 @@ shows the cell its centre falls in), so the colour of a pixel is exactly that of
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolTip, QWidget
 
 from bpstudio.core.data.points import MAX_CLASSES
 from bpstudio.core.regions import REGION_BOUNDS
@@ -49,6 +49,8 @@ class RegionPlane(QWidget):
         self._image: QImage | None = None
         self._overlay: QImage | None = None
         self._message = ""
+        #: Set by the owner: the hover text for data coordinates (x, y), or None for none.
+        self.describe = None
         empty = np.zeros((0, 2))
         self._points = (empty, np.zeros(0, np.int64), empty, np.zeros(0, np.int64))
 
@@ -197,6 +199,20 @@ class RegionPlane(QWidget):
                 painter.setPen(outline)
                 painter.setBrush(colour)
             painter.drawEllipse(centre, POINT_RADIUS, POINT_RADIUS)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            pos = event.pos()
+            text = None
+            if self._image is not None and self.describe is not None:
+                if self.plane_rect().contains(pos):
+                    text = self.describe(*self.pixel_to_data(pos.x(), pos.y()))
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
 
     def mousePressEvent(self, event) -> None:
         pos = event.position()

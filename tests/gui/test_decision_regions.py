@@ -168,3 +168,15 @@ def test_image_data_gets_a_message(qtbot):
     qtbot.addWidget(p)
     p.show()
     assert p.shown_values is None
+
+
+def test_the_hover_text_names_the_class_and_outputs_there(panel, model):
+    x, y = 0.62, 0.18
+    net = core_network(model.snapshot)
+    i, j = int((1 - y) * REGION_N), int(x * REGION_N)
+    centre = np.array([[(j + 0.5) / REGION_N], [1 - (i + 0.5) / REGION_N]])
+    out = net.feedforward(centre)[:, 0]
+    text = panel.describe_point(x, y)
+    assert f"class {int(np.argmax(out))}" in text
+    assert ", ".join(f"{v:.2f}" for v in out) in text
+    assert panel.describe_point(1.5, 0.5) is None
