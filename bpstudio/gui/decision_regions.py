@@ -85,6 +85,7 @@ class DecisionRegions(QWidget):
         self._model = model
         self._stale = True
         self._shown: np.ndarray | None = None  # the grid of values last drawn
+        self._classes: int | None = None  # the network's classes the chooser offers
         self._build()
         model.snapshot_changed.connect(self._on_snapshot_changed)
         model.selection_changed.connect(self._on_snapshot_changed)
@@ -124,16 +125,19 @@ class DecisionRegions(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(460, 540)
 
-    def _set_class_count(self, count: int) -> None:
-        count = max(1, min(MAX_CLASSES, count))
-        if self._class.count() == count:
+    def _set_class_count(self, classes: int) -> None:
+        """Offer the network's ``classes`` and, below MAX_CLASSES, one new class."""
+        classes = max(2, min(MAX_CLASSES, classes))
+        count = min(MAX_CLASSES, classes + 1)
+        if self._classes == classes:
             return
+        self._classes = classes
         current = max(0, self._class.currentIndex())
         self._class.clear()
         for i in range(count):
             swatch = QPixmap(12, 12)
             swatch.fill(QColor(*CLASS_COLOURS[i]))
-            self._class.addItem(QIcon(swatch), f"class {i}")
+            self._class.addItem(QIcon(swatch), f"class {i}" + (" (new)" if i >= classes else ""))
         self._class.setCurrentIndex(min(current, count - 1))
 
     # -- public seams ---------------------------------------------------------------------------
@@ -204,7 +208,7 @@ class DecisionRegions(QWidget):
             )
             self._caption.setText("")
             return
-        self._set_class_count(max(2, snap.sizes[-1]) + 1)
+        self._set_class_count(snap.sizes[-1])
         neuron = self._selected_neuron(snap)
         if neuron is None:
             values, rgb, caption = self._outputs(snap)
