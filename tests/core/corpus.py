@@ -214,6 +214,17 @@ def _strided_pickle(folder: Path) -> str:
     return write_pickle(folder / "mnist.pkl.gz", parts)
 
 
+def _reused_data_pickle(folder: Path) -> str:
+    # 64 arrays built from one memoized 1 MiB string: NumPy copies a text state into bytes
+    # for each array, so 1 MiB of data would take 64 MiB.
+    text = "\x00" * MIB
+    state = (1, (MIB // 4,), np.dtype(np.float32), False, text)
+    parts = book_parts()
+    rebuild = (_reconstruct_global(), (np.ndarray, (0,), b"b"), state)
+    parts[0][0] = [Forged(*rebuild) for _ in range(64)]
+    return write_pickle(folder / "mnist.pkl.gz", parts)
+
+
 def _object_array_pickle(folder: Path) -> str:
     parts = book_parts()
     parts[1][1] = np.array([1, 2], dtype=object)
@@ -313,6 +324,7 @@ CASES: tuple[BadInput, ...] = (
         ("(300000, 784)", "940,800,000 bytes", "holds 6,272 bytes"),
     ),
     BadInput("pickle calling numpy.ndarray", _strided_pickle, ("numpy.ndarray directly",)),
+    BadInput("pickle reusing its data", _reused_data_pickle, ("reuses its data",)),
     BadInput("pickle of an object array", _object_array_pickle, ("item type",)),
     BadInput(
         "empty pickled array",

@@ -5,43 +5,36 @@ on the web could run code, and even NumPy's own array constructors, called with 
 file made up, could allocate gigabytes from a few bytes. :func:`load_numpy_pickle` therefore
 resolves only the few globals that arrays of numbers are rebuilt from, and each of them is a
 checked stand-in: a dtype must be one MNIST uses (float32, float64, uint8, int32, int64), and an
-array's shape times its item size must equal the bytes the file actually holds for it. Any other
-name is refused before it can be called. The whole file may unpack to at most
-:data:`MAX_PICKLE_BYTES`, and a load can be cancelled between chunks.
+array's shape times its item size must equal the bytes the file actually holds for it (see
+``array_standins``). Any other name is refused before it can be called. The whole file may
+unpack to at most :data:`MAX_PICKLE_BYTES`, no read may ask for more than the file can hold,
+and a load can be cancelled between chunks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
-import math
 import os
 import pickle
 import struct
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from bpstudio.core.data.array_standins import CheckedArray, Refused, StandIns
 from bpstudio.core.data.files import CancelCheck, check_cancel, open_regular_file, os_error
 from bpstudio.core.errors import BpstudioError, DataError
 
 MAX_PICKLE_BYTES = 512 << 20
 """Most bytes a pickle may unpack to (the book's ``mnist.pkl.gz`` unpacks to about 220 MB)."""
 
-ARRAY_DTYPES = ("f4", "f8", "u1", "i4", "i8")
-"""The item types an array in a data pickle may have (as ``dtype.str`` without byte order)."""
-
 _CHUNK = 1 << 20
 # Deflate expands data by at most about 1032:1: what a gzip file of s bytes can hold.
 _MAX_DEFLATE_RATIO = 1032
 _GZIP_MAGIC = b"\x1f\x8b"
-
-
-class _Refused(Exception):
-    """A checked stand-in refused what the pickle asked for; the message omits the file name."""
 
 
 def load_numpy_pickle(path: str | os.PathLike[str], *, cancel: CancelCheck | None = None) -> object:
@@ -85,7 +78,7 @@ def load_numpy_pickle(path: str | os.PathLike[str], *, cancel: CancelCheck | Non
                 return _plain(_NumpyOnlyUnpickler(reader, path).load())
     except BpstudioError:
         raise
-    except _Refused as exc:
+    except Refused as exc:
         raise DataError(f"{path}: {exc}") from None
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(f"{path} is not a valid data pickle ({_one_line(exc)})") from exc
@@ -107,12 +100,14 @@ def _one_line(exc: BaseException) -> str:
 
 def _plain(value: object) -> object:
     """``value`` with every checked array turned into a plain ndarray (a view, no copy)."""
-    if isinstance(value, _CheckedArray):
+    if isinstance(value, CheckedArray):
         return value.view(np.ndarray)
     if isinstance(value, tuple):
         return tuple(_plain(item) for item in value)
     if isinstance(value, list):
         return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     return value
 
 
@@ -133,6 +128,10 @@ class _BoundedReader:
         self._cancel = cancel
         self._left = MAX_PICKLE_BYTES
         self._capacity = capacity
+
+    def delivered(self) -> int:
+        """Bytes read so far."""
+        return MAX_PICKLE_BYTES - self._left
 
     def _refuse(self, size: int) -> DataError:
         if size > self._capacity:
@@ -196,7 +195,7 @@ class _NumpyOnlyUnpickler(pickle._Unpickler):
     def __init__(self, file: _BoundedReader, path: Path) -> None:
         super().__init__(file, encoding="latin1")
         self._path = path
-        self._allowed = _numpy_globals()
+        self._allowed = StandIns(file.delivered).globals()
 
     def find_class(self, module: str, name: str) -> object:
         try:
@@ -210,8 +209,8 @@ class _NumpyOnlyUnpickler(pickle._Unpickler):
     def _load_build(self) -> None:
         """BUILD, only for arrays and dtypes: never set attributes of anything else."""
         target = self.stack[-2] if len(self.stack) >= 2 else None
-        if not isinstance(target, _CheckedArray | np.dtype):
-            raise _Refused(f"refused to set the state of {type(target).__name__!r}")
+        if not isinstance(target, CheckedArray | np.dtype):
+            raise Refused(f"refused to set the state of {type(target).__name__!r}")
         pickle._Unpickler.load_build(self)
 
     def _load_bytearray8(self) -> None:
@@ -221,138 +220,3 @@ class _NumpyOnlyUnpickler(pickle._Unpickler):
 
     dispatch[pickle.BUILD[0]] = _load_build
     dispatch[pickle.BYTEARRAY8[0]] = _load_bytearray8
-
-
-# --- the checked stand-ins -------------------------------------------------------------------
-
-
-def _check_dtype(dtype: object) -> np.dtype:
-    """Return ``dtype`` if it is one of :data:`ARRAY_DTYPES` (either byte order), else refuse."""
-    if not (
-        isinstance(dtype, np.dtype)
-        and dtype.fields is None
-        and dtype.subdtype is None
-        and dtype.str[1:] in ARRAY_DTYPES
-    ):
-        raise _Refused(
-            f"refused an array of item type {dtype}; a data pickle may hold arrays of "
-            "float32, float64, uint8, int32 or int64 only"
-        )
-    return dtype
-
-
-def _check_shape(shape: object) -> tuple[int, ...]:
-    if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
-        raise _Refused(f"refused an array of shape {shape!r}; a shape is a tuple of counts")
-    return shape
-
-
-def _check_bytes(shape: tuple[int, ...], dtype: np.dtype, held: int) -> None:
-    """Refuse an array whose shape needs other than the ``held`` bytes the file holds for it."""
-    needed = math.prod(shape) * dtype.itemsize
-    if needed != held:
-        raise _Refused(
-            f"an array of shape {shape} and item type {dtype} needs {needed:,} bytes, but the "
-            f"file holds {held:,} bytes for it; the file is damaged or forged"
-        )
-
-
-class _ArrayType:
-    """What the name ``numpy.ndarray`` resolves to: only ``_reconstruct`` may use it."""
-
-    def __new__(cls, *args: object, **kwargs: object) -> _ArrayType:
-        raise _Refused("refused to call numpy.ndarray directly; arrays are rebuilt from their data")
-
-
-class _CheckedArray(np.ndarray):
-    """An array rebuilt by ``_reconstruct``: its state is checked before NumPy applies it."""
-
-    def __setstate__(self, state: object) -> None:
-        if not (isinstance(state, tuple) and len(state) in (4, 5)):
-            raise _Refused("refused an array whose pickled state is not NumPy's")
-        shape, dtype, _, data = state[-4:]
-        dtype = _check_dtype(dtype)
-        if not isinstance(data, bytes | bytearray | str):
-            raise _Refused("refused an array that holds Python objects instead of numbers")
-        _check_bytes(_check_shape(shape), dtype, len(data))
-        super().__setstate__(state)
-
-
-def _reconstruct(subtype: object, shape: object, typecode: object) -> _CheckedArray:
-    """Stand-in for ``numpy.core.multiarray._reconstruct``: an empty array to be filled."""
-    if subtype is not _ArrayType or shape != (0,):
-        raise _Refused("refused an array reconstruction that is not NumPy's")
-    return np.ndarray.__new__(_CheckedArray, (0,), np.int8)
-
-
-def _frombuffer(buf: object, dtype: object, shape: object, order: object) -> np.ndarray:
-    """Stand-in for ``numpy.core.numeric._frombuffer`` (protocol 5): data, item type, shape."""
-    dtype = _check_dtype(dtype)
-    if not isinstance(buf, bytes | bytearray | pickle.PickleBuffer) or order not in ("C", "F"):
-        raise _Refused("refused an array buffer that is not NumPy's")
-    with memoryview(buf) as view:
-        held = view.nbytes
-    _check_bytes(_check_shape(shape), dtype, held)
-    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
-
-
-def _dtype(name: object, align: object = False, copy: object = True) -> np.dtype:
-    """Stand-in for ``numpy.dtype``: only the item types of :data:`ARRAY_DTYPES`.
-
-    Always a copy, so that the pickle's ``__setstate__`` can never change NumPy's own dtypes.
-    """
-    if not (isinstance(name, str) and name in ARRAY_DTYPES):
-        raise _Refused(
-            f"refused the item type {name!r}; a data pickle may hold arrays of float32, "
-            "float64, uint8, int32 or int64 only"
-        )
-    return np.dtype(name, bool(align), True)
-
-
-def _scalar_maker() -> Callable[[object, object], object]:
-    scalar = np.float64(0).__reduce__()[0]
-
-    def make_scalar(dtype: object, data: object) -> object:
-        """Stand-in for ``numpy.core.multiarray.scalar``: one number of an allowed type."""
-        dtype = _check_dtype(dtype)
-        if not (isinstance(data, bytes | str) and len(data) == dtype.itemsize):
-            raise _Refused(f"refused a {dtype} number that is not {dtype.itemsize} bytes long")
-        return scalar(dtype, data)
-
-    return make_scalar
-
-
-def _empty_bytes(*args: object) -> bytes:
-    """Stand-in for ``bytes``, which protocol 2 calls with no argument for ``b""``."""
-    if args:
-        raise _Refused("refused to call bytes with arguments; only b'' is built that way")
-    return b""
-
-
-def _latin1_encode(text: object, encoding: str = "latin1") -> bytes:
-    """Stand-in for ``_codecs.encode``, which Python 3 uses to pickle bytes (protocol 2)."""
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise _Refused(f"refused to call _codecs.encode with {encoding!r}")
-    return text.encode("latin1")
-
-
-def _numpy_globals() -> dict[tuple[str, str], object]:
-    """Map the ``(module, name)`` pairs that array pickles refer to onto the checked stand-ins.
-
-    NumPy 2 moved ``numpy.core`` to ``numpy._core``; the book's file names the old module, so
-    both names map onto the same stand-ins. ``bytes`` is named ``__builtin__.bytes`` by
-    protocol 2 (an empty array's data) and ``builtins.bytes`` in Python 3's own names.
-    """
-    allowed: dict[tuple[str, str], object] = {
-        ("numpy", "ndarray"): _ArrayType,
-        ("numpy", "dtype"): _dtype,
-        ("_codecs", "encode"): _latin1_encode,
-        ("__builtin__", "bytes"): _empty_bytes,
-        ("builtins", "bytes"): _empty_bytes,
-    }
-    make_scalar = _scalar_maker()
-    for package in ("numpy.core", "numpy._core"):
-        allowed[(f"{package}.multiarray", "_reconstruct")] = _reconstruct
-        allowed[(f"{package}.multiarray", "scalar")] = make_scalar
-        allowed[(f"{package}.numeric", "_frombuffer")] = _frombuffer
-    return allowed
