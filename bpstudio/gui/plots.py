@@ -1,8 +1,10 @@
 """pyqtgraph plots of the cost per mini-batch and the accuracy per epoch.
 
-Long runs keep memory bounded: :class:`DecimatingSeries` holds at most a fixed number of points
-and, when full, averages neighbouring pairs of the older half, so old stretches of the curve get
-coarser while the recent ones stay exact.
+Long runs keep memory bounded without losing the start of the run: :class:`CostBuckets` keeps
+exact statistics (count, sum, min, max) of the costs in buckets of equal width that cover every
+batch from 0; when the buckets are all used, neighbouring pairs merge and the width doubles.
+Old and new stretches of the curve are treated alike, and the band between each bucket's
+smallest and largest cost shows the true spread at any length of run.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
 from bpstudio.gui.colors import nice_ceiling
 
-#: Points a cost curve keeps at most (per curve): enough for a smooth curve at any window width,
-#: few enough that redrawing it stays cheap.
-MAX_POINTS = 4_000
-#: Chunks of costs kept waiting for the next redraw before they are folded in regardless.
+#: Buckets a cost plot keeps at most: at least two per pixel column at any window width, few
+#: enough that redrawing stays cheap. 4 numbers a bucket: 128 KiB in all.
+MAX_BUCKETS = 4096
+#: Chunks, and costs, kept waiting for the next redraw before they are folded in regardless.
 MAX_QUEUED = 32
+MAX_QUEUED_COSTS = 65_536
 #: Curve colours (Okabe–Ito, distinguishable with colour-blindness). All opaque, pens one pixel
 #: wide and no grid: translucent or wide pens and pyqtgraph's grid take Qt's slow paths (a grid
 #: alone cost 10 ms per repaint of the cost plot).
@@ -31,114 +35,198 @@ PLOT_COLORS = {
 }
 
 
-class DecimatingSeries:
-    """An (x, y) series of bounded length: full resolution for the newest points.
+class CostBuckets:
+    """Exact statistics of every mini-batch's cost, in at most ``capacity`` buckets.
+
+    Bucket ``i`` holds batches ``i * width`` to ``(i + 1) * width - 1`` (numbered from 0 over the
+    whole run). Non-finite costs (a diverged run) are counted in :attr:`batches` but left out of
+    the statistics; a bucket with no finite cost shows as a gap.
 
     Parameters
     ----------
     capacity : int
-        Most points kept; when reached, the older half is averaged in pairs.
+        Most buckets kept; when a cost falls beyond them, pairs merge and the width doubles.
     """
 
-    def __init__(self, capacity: int = MAX_POINTS) -> None:
-        self.capacity = max(4, capacity - capacity % 2)
-        self._x = np.empty(self.capacity)
-        self._y = np.empty(self.capacity)
-        self._n = 0
-
-    def __len__(self) -> int:
-        return self._n
+    def __init__(self, capacity: int = MAX_BUCKETS) -> None:
+        self.capacity = max(2, capacity - capacity % 2)
+        self.count = np.zeros(self.capacity, np.int64)  # finite costs per bucket
+        self.total = np.zeros(self.capacity)  # their sum
+        self.low = np.full(self.capacity, np.inf)
+        self.high = np.full(self.capacity, -np.inf)
+        self.clear()
 
     def clear(self) -> None:
-        self._n = 0
+        self.width = 1
+        self.batches = 0  # costs received, finite or not
+        self.last_cost = float("nan")
+        self._n = 0  # buckets in use
+        self._start, self._end = 0, 0  # batch numbers received: [start, end)
+        self._reset(0)
 
-    def extend(self, x: Sequence[float], y: Sequence[float]) -> None:
-        """Append points; x must increase."""
-        x, y = np.asarray(x, float), np.asarray(y, float)
-        while len(x):
-            if self._n == self.capacity:
-                self._halve_older_half()
-            take = min(len(x), self.capacity - self._n)
-            self._x[self._n : self._n + take] = x[:take]
-            self._y[self._n : self._n + take] = y[:take]
-            self._n += take
-            x, y = x[take:], y[take:]
+    def __len__(self) -> int:
+        """Buckets in use."""
+        return self._n
 
-    def _halve_older_half(self) -> None:
-        half = self.capacity // 2
-        for arr in (self._x, self._y):
-            arr[: half // 2] = arr[:half].reshape(-1, 2).mean(axis=1)
-            arr[half // 2 : half // 2 + half] = arr[half:]
-        self._n = half // 2 + half
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.count, self.total, self.low, self.high))
+
+    def _reset(self, first: int) -> None:
+        self.count[first:], self.total[first:] = 0, 0.0
+        self.low[first:], self.high[first:] = np.inf, -np.inf
+
+    def extend(self, first_index: int, costs: Sequence[float]) -> None:
+        """Add the costs of batches ``first_index``, ``first_index + 1``, …"""
+        y = np.asarray(costs, dtype=float).reshape(-1)
+        if y.size == 0:
+            return
+        last = first_index + y.size - 1
+        while last // self.width >= self.capacity:
+            self._halve()
+        w, b0 = self.width, first_index // self.width
+        # Where each bucket touched begins, as offsets into y.
+        offsets = np.r_[0, np.arange((b0 + 1) * w, last + 1, w) - first_index]
+        span = slice(b0, b0 + offsets.size)
+        finite = np.isfinite(y)
+        self.count[span] += np.add.reduceat(finite.astype(np.int64), offsets)
+        self.total[span] += np.add.reduceat(np.where(finite, y, 0.0), offsets)
+        low = np.minimum.reduceat(np.where(finite, y, np.inf), offsets)
+        high = np.maximum.reduceat(np.where(finite, y, -np.inf), offsets)
+        np.minimum(self.low[span], low, out=self.low[span])
+        np.maximum(self.high[span], high, out=self.high[span])
+        self._start = first_index if self.batches == 0 else min(self._start, first_index)
+        self._end = max(self._end, last + 1)
+        self._n = max(self._n, span.stop)
+        self.batches += y.size
+        self.last_cost = float(y[-1])
+
+    def _halve(self) -> None:
+        n = self._n + self._n % 2  # an empty bucket pads an odd count
+        half = n // 2
+        for arr, merge in (
+            (self.count, np.add),
+            (self.total, np.add),
+            (self.low, np.minimum),
+            (self.high, np.maximum),
+        ):
+            arr[:half] = merge(arr[0:n:2], arr[1:n:2])
+        self._reset(half)
+        self._n, self.width = half, 2 * self.width
+
+    @property
+    def end(self) -> int:
+        """One past the newest batch number received."""
+        return self._end
 
     @property
     def x(self) -> np.ndarray:
-        return self._x[: self._n]
+        """Each bucket's centre: the mean of the batch numbers it holds."""
+        first = np.arange(self._n) * self.width
+        last = np.minimum(first + self.width - 1, self._end - 1)
+        return (np.maximum(first, self._start) + last) / 2.0
 
     @property
-    def y(self) -> np.ndarray:
-        return self._y[: self._n]
+    def mean(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.total[: self._n] / self.count[: self._n]
+
+    def envelope(self) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest and largest cost of each bucket (NaN where it holds no finite cost)."""
+        empty = self.count[: self._n] == 0
+        return (
+            np.where(empty, np.nan, self.low[: self._n]),
+            np.where(empty, np.nan, self.high[: self._n]),
+        )
+
+    def running_mean(self, window: int) -> tuple[np.ndarray, int]:
+        """Mean over the last ``k`` buckets at each bucket, ``k * width`` batches ≥ ``window``.
+
+        Returns the means and the number of batches ``k * width`` each one averages (fewer at
+        the start of the run). With a width of 1 this is the running mean of ``window`` batches.
+        """
+        k = max(1, -(-window // self.width))
+        if self._n == 0:
+            return np.empty(0), k * self.width
+        kernel = np.ones(k)
+        sums = np.convolve(self.total[: self._n], kernel)[: self._n]
+        counts = np.convolve(self.count[: self._n].astype(float), kernel)[: self._n]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return sums / counts, k * self.width
 
 
 class CostPlot(pg.PlotWidget):
-    """Cost of every mini-batch (faint) and its running mean (bold), against the batch number."""
+    """The cost of the mini-batches: each bucket's range (light) and the running mean (bold)."""
 
     def __init__(self, parent: QWidget | None = None, window: int = 50) -> None:
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"bottom": _CountAxis("bottom")})
         self.setObjectName("costPlot")
         self.setBackground("w")
         self.window = window
         plot = self.getPlotItem()
         plot.setLabel("bottom", "mini-batch")
         plot.setLabel("left", "cost C")
+        plot.getAxis("bottom").enableAutoSIPrefix(False)
         plot.getAxis("left").enableAutoSIPrefix(False)
-        plot.addLegend(offset=(-10, 10))
-        # Draw about two points per pixel column (keeping each column's extremes), not all 4,000.
+        # Draw about two points per pixel column (keeping each column's extremes).
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
-        self._raw = DecimatingSeries()
-        self._mean = DecimatingSeries()
-        self._raw_curve = plot.plot(
-            pen=pg.mkPen(PLOT_COLORS["cost_raw"], width=1), name="C per mini-batch"
-        )
-        self._mean_curve = plot.plot(
-            pen=pg.mkPen(PLOT_COLORS["cost_mean"], width=1), name=f"running mean ({window})"
-        )
-        self._recent = np.empty(0)
+        self.series = CostBuckets()
+        self.band_curve = plot.plot(pen=pg.mkPen(PLOT_COLORS["cost_raw"], width=1))
+        self.mean_curve = plot.plot(pen=pg.mkPen(PLOT_COLORS["cost_mean"], width=1))
+        self._legend = _legend_below(plot)
+        self._legend.addItem(self.band_curve, "C per mini-batch")
+        self._legend.addItem(self.mean_curve, f"running mean ({window})")
+        self._labels = ("", "")
         self._queued: list[tuple[int, Sequence[float]]] = []
+        self._queued_costs = 0
         self._pending = False
         self._follow = _RoundRanges(plot)
 
     @property
-    def raw(self) -> DecimatingSeries:
-        """Cost of every mini-batch received (older stretches averaged, see the module)."""
+    def batches(self) -> int:
+        """Mini-batch costs received so far."""
         self._absorb()
-        return self._raw
+        return self.series.batches
 
     @property
-    def mean(self) -> DecimatingSeries:
-        """Running mean of the cost over the last :attr:`window` mini-batches."""
-        self._absorb()
-        return self._mean
+    def last_cost(self) -> float:
+        """The cost of the newest mini-batch received (NaN before the first)."""
+        if self._queued:
+            return float(self._queued[-1][1][-1])
+        return self.series.last_cost
+
+    @property
+    def raw(self) -> _Newest:
+        """Compatibility view for the main window: ``len(raw)`` and ``raw.y[-1]``.
+
+        Deprecated: read :attr:`batches` and :attr:`last_cost` instead.
+        """
+        return _Newest(self.batches, self.last_cost)
+
+    @property
+    def buffer_bytes(self) -> int:
+        """Memory held by the plot's own copy of the costs (statistics and queued chunks)."""
+        return self.series.nbytes + 8 * self.queued_costs
 
     def clear_data(self) -> None:
-        self._raw.clear()
-        self._mean.clear()
-        self._recent = np.empty(0)
-        self._queued = []
+        self.series.clear()
+        self._queued, self._queued_costs = [], 0
         self._redraw()
 
     def add_costs(self, first_index: int, costs: Sequence[float], *, draw: bool = True) -> None:
-        """Append the costs of batches ``first_index``, ``first_index + 1``, …
+        """Add the costs of batches ``first_index``, ``first_index + 1``, …
 
         With ``draw=False`` the costs are only queued, and the curve is redrawn by the next
         :meth:`flush`: the window redraws plots a few times a second while training runs, and
-        doing the running mean once per redraw rather than once per frame saves frame time.
+        folding the costs in once per redraw rather than once per frame saves frame time.
         """
         if len(costs) == 0:
             return
         self._queued.append((first_index, costs))
-        if len(self._queued) >= MAX_QUEUED:  # no flush for a while (e.g. window minimised)
+        self._queued_costs += len(costs)
+        # No flush for a while (e.g. the window is minimised): fold them in now.
+        if len(self._queued) >= MAX_QUEUED or self._queued_costs >= MAX_QUEUED_COSTS:
             self._absorb()
         self._pending = True
         if draw:
@@ -147,27 +235,12 @@ class CostPlot(pg.PlotWidget):
     @property
     def queued_costs(self) -> int:
         """Costs received but not yet folded into the series (bounded; see :data:`MAX_QUEUED`)."""
-        return sum(len(c) for _, c in self._queued)
+        return self._queued_costs
 
     def _absorb(self) -> None:
-        """Append the queued costs and their running means to the series."""
-        if not self._queued:
-            return
-        x = np.concatenate([np.arange(i, i + len(c), dtype=float) for i, c in self._queued])
-        costs = np.concatenate([np.asarray(c, float) for _, c in self._queued])
-        self._queued = []
-        # Running mean over the last `window` batches, carried across calls; non-finite costs
-        # are left out of it.
-        joined = np.concatenate([self._recent, costs])
-        finite = np.isfinite(joined)
-        kernel = np.ones(self.window)
-        sums = np.convolve(np.where(finite, joined, 0.0), kernel)[: len(joined)]
-        counts = np.convolve(finite.astype(float), kernel)[: len(joined)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = (sums / counts)[len(self._recent) :]
-        self._recent = joined[-(self.window - 1) :] if self.window > 1 else np.empty(0)
-        self._raw.extend(x, costs)
-        self._mean.extend(x, means)
+        queued, self._queued, self._queued_costs = self._queued, [], 0
+        for first, costs in queued:
+            self.series.extend(first, costs)
 
     def flush(self) -> None:
         """Redraw if costs arrived since the last drawing."""
@@ -176,42 +249,93 @@ class CostPlot(pg.PlotWidget):
 
     def _redraw(self) -> None:
         self._pending = False
-        raw = self.raw
-        self._raw_curve.setData(raw.x, raw.y)
-        self._mean_curve.setData(self.mean.x, self.mean.y)
-        finite = raw.y[np.isfinite(raw.y)]
-        top = float(finite.max()) if finite.size else 1.0
-        self._follow.show(float(raw.x[-1]) if len(raw) else 1.0, (0.0, nice_ceiling(top)))
+        self._absorb()
+        s = self.series
+        x = s.x
+        low, high = s.envelope()
+        # One line through each bucket's minimum and maximum: the band of the costs' spread,
+        # and the exact curve while each bucket holds a single batch.
+        self.band_curve.setData(np.repeat(x, 2), np.column_stack([low, high]).ravel())
+        means, span = s.running_mean(self.window)
+        self.mean_curve.setData(x, means)
+        labels = (
+            "C per mini-batch" if s.width == 1 else f"C per mini-batch, min–max of {s.width:,}",
+            f"running mean ({span})" if s.width < span else f"mean per {span:,} batches",
+        )
+        if labels != self._labels:  # changes only when the buckets widen
+            self._labels = labels
+            for curve, label in zip((self.band_curve, self.mean_curve), labels):
+                self._legend.getLabel(curve).setText(label)
+        top = np.nanmax(high) if len(s) and np.isfinite(high).any() else 1.0
+        self._follow.show(float(s.end - 1) if s.batches else 1.0, (0.0, nice_ceiling(top)))
+
+
+class _CountAxis(pg.AxisItem):
+    """An axis of batch numbers: 2,500,000 rather than 2.5e+06."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
+        if spacing * scale < 1:
+            return super().tickStrings(values, scale, spacing)
+        return [f"{v * scale:,.0f}" for v in values]
+
+
+class _Newest:
+    """What the main window reads from :attr:`CostPlot.raw`: a length and the newest cost."""
+
+    def __init__(self, batches: int, last_cost: float) -> None:
+        self._batches = batches
+        self.y = np.array([last_cost]) if batches else np.empty(0)
+
+    def __len__(self) -> int:
+        return self._batches
 
 
 class AccuracyPlot(pg.PlotWidget):
-    """Accuracy on the training and validation data at the end of every epoch, in percent."""
+    """Accuracy on the training and validation data at the end of every epoch, in percent.
+
+    Hovering over the plot shows the nearest epoch's numbers.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("accuracyPlot")
         self.setBackground("w")
         plot = self.getPlotItem()
-        plot.setLabel("bottom", "epoch")
+        plot.setLabel("bottom", "epoch (from 0, as the book)")
         plot.setLabel("left", "accuracy (%)")
         plot.getAxis("bottom").enableAutoSIPrefix(False)
         plot.getAxis("left").enableAutoSIPrefix(False)
-        plot.addLegend(offset=(10, 10))  # top left: accuracy rises to the right, from below
         symbol = {"symbol": "o", "symbolSize": 6}
-        self._train = plot.plot(
+        self.training_curve = plot.plot(
             pen=pg.mkPen(PLOT_COLORS["train"], width=1),
             symbolBrush=PLOT_COLORS["train"],
-            name="training",
             **symbol,
         )
-        self._val = plot.plot(
+        self.validation_curve = plot.plot(
             pen=pg.mkPen(PLOT_COLORS["validation"], width=1),
             symbolBrush=PLOT_COLORS["validation"],
-            name="validation",
             **symbol,
         )
+        self._train, self._val = self.training_curve, self.validation_curve
+        self.legend = _legend_below(plot)
+        self.legend.addItem(self.training_curve, "training")
+        self.legend.addItem(self.validation_curve, "validation")
+        self._cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((190, 190, 190), width=1))
+        self._readout = pg.TextItem(
+            color=(40, 40, 40), fill=pg.mkBrush(255, 255, 255), border=pg.mkPen(160, 160, 160)
+        )
+        for item in (self._cursor, self._readout):
+            item.setZValue(20)
+            item.hide()
+            plot.addItem(item, ignoreBounds=True)
+        self._mouse: QPointF | None = None
         self.epochs: tuple = ()
         self._follow = _RoundRanges(plot)
+
+    @property
+    def hover_text(self) -> str:
+        """The numbers shown for the epoch under the mouse ("" when none is shown)."""
+        return self._readout.toPlainText() if self._readout.isVisible() else ""
 
     def set_records(self, records: Sequence) -> None:
         """Show every :class:`~bpstudio.core.session.EpochRecord` so far."""
@@ -221,14 +345,73 @@ class AccuracyPlot(pg.PlotWidget):
         x = np.array([r.epoch for r in records], float)
         train = [100 * r.training_accuracy for r in records]
         val = [100 * r.validation_accuracy for r in records]
-        self._train.setData(x, train)
-        self._val.setData(x, val)
+        self.training_curve.setData(x, train)
+        self.validation_curve.setData(x, val)
         values = np.array(train + val)
         values = values[np.isfinite(values)]
         low, high = (values.min(), values.max()) if values.size else (0.0, 100.0)
         # Whole tens of percent around the data: 91-95 % shows as 90-100 %.
         y_range = (10.0 * np.floor(low / 10), min(100.0, 10.0 * np.floor(high / 10) + 10))
         self._follow.show(max(1, len(records) - 1), y_range)
+        self._show_readout()  # the numbers under a resting mouse follow the new records
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # Every move, not the scene's sigMouseMoved: pyqtgraph drops moves closer than 10 ms
+        # together, and the last one (where the mouse rests) must not be lost.
+        super().mouseMoveEvent(event)
+        self._mouse = self.mapToScene(event.position().toPoint())
+        self._show_readout()
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._mouse = None
+        self._show_readout()
+        super().leaveEvent(event)
+
+    def _show_readout(self) -> None:
+        box = self.getPlotItem().getViewBox()
+        record, mouse = None, self._mouse
+        if mouse is not None and self.epochs and box.sceneBoundingRect().contains(mouse):
+            at = box.mapSceneToView(self._mouse).x()
+            epochs = np.array([r.epoch for r in self.epochs], float)
+            i = int(np.argmin(np.abs(epochs - at)))
+            record = self.epochs[i] if abs(epochs[i] - at) <= 0.5 else None
+        self._cursor.setVisible(record is not None)
+        self._readout.setVisible(record is not None)
+        if record is None:
+            return
+        self._readout.setText(epoch_text(record))
+        (x0, x1), (y0, y1) = box.viewRange()
+        # Beside the cursor, on the side with room, and a quarter of the height away from
+        # the epoch's points.
+        values = [100 * v for v in (record.training_accuracy, record.validation_accuracy)]
+        values = [v for v in values if np.isfinite(v)]
+        high = bool(values) and np.mean(values) > (y0 + y1) / 2
+        right = record.epoch > (x0 + x1) / 2
+        self._readout.setAnchor((1.0 if right else 0.0, 0.5))
+        self._readout.setPos(record.epoch, y0 + (0.25 if high else 0.75) * (y1 - y0))
+        self._cursor.setPos(record.epoch)
+
+
+def epoch_text(record) -> str:
+    """One epoch's accuracies as the hover readout says them."""
+
+    def percent(value: float) -> str:
+        return f"{100 * value:.2f}%" if np.isfinite(value) else "—"
+
+    return (
+        f"epoch {record.epoch}: validation {percent(record.validation_accuracy)}, "
+        f"training {percent(record.training_accuracy)}"
+    )
+
+
+def _legend_below(plot: pg.PlotItem) -> pg.LegendItem:
+    """A one-row legend under the plot's x axis, outside the data area: it covers no point."""
+    legend = pg.LegendItem(colCount=4, labelTextSize="8pt", horSpacing=12)
+    legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    legend.layout.setContentsMargins(0, 0, 0, 0)
+    plot.layout.addItem(legend, 4, 1)
+    plot.layout.setAlignment(legend, Qt.AlignmentFlag.AlignRight)
+    return legend
 
 
 class _RoundRanges:
