@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -524,3 +527,49 @@ def test_leftovers_are_removed_even_when_the_fetch_then_fails(fake, server, tmp_
         fetch_mnist(tmp_path, base_urls=[server.base("missing")])
     assert not any(path.exists() for path in paths)
     assert listing(tmp_path) == {".other.part", "notes.part"}
+
+
+# --- the same over HTTPS --------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(fake_files, tmp_path_factory, monkeypatch):
+    """An HTTPS server on 127.0.0.1 (``/fake/`` and ``/trickle/``) with a self-signed
+    certificate that this test trusts through ``SSL_CERT_FILE``."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    routes = {}
+    for name, body in fake_files.items():
+        routes[f"/fake/{name}"] = Route(body, len(body))
+        routes[f"/trickle/{name}"] = Route(body, len(body), piece=1, interval=0.05, limit=60)
+    stop = threading.Event()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(routes, [], stop))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield Server(f"https://127.0.0.1:{httpd.server_address[1]}", [])
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+def test_https_fetch_and_stall(fake, tls_server, tmp_path):
+    fetch_mnist(tmp_path / "ok", base_urls=[tls_server.base("fake")])
+    assert_holds_exactly(tmp_path / "ok", fake)
+    with pytest.raises(DownloadError, match="stalled: received"):
+        fetch_mnist(tmp_path / "slow", base_urls=[tls_server.base("trickle")], stall_seconds=0.5)
+    assert listing(tmp_path / "slow") == set()
