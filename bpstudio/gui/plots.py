@@ -69,8 +69,12 @@ class CostBuckets:
         return self._n
 
     @property
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return self.count, self.total, self.low, self.high
+
+    @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.count, self.total, self.low, self.high))
+        return sum(a.nbytes for a in self._arrays)
 
     def _reset(self, first: int) -> None:
         self.count[first:], self.total[first:] = 0, 0.0
@@ -104,12 +108,7 @@ class CostBuckets:
     def _halve(self) -> None:
         n = self._n + self._n % 2  # an empty bucket pads an odd count
         half = n // 2
-        for arr, merge in (
-            (self.count, np.add),
-            (self.total, np.add),
-            (self.low, np.minimum),
-            (self.high, np.maximum),
-        ):
+        for arr, merge in zip(self._arrays, (np.add, np.add, np.minimum, np.maximum)):
             arr[:half] = merge(arr[0:n:2], arr[1:n:2])
         self._reset(half)
         self._n, self.width = half, 2 * self.width
@@ -174,9 +173,9 @@ class CostPlot(pg.PlotWidget):
         self.series = CostBuckets()
         self.band_curve = plot.plot(pen=pg.mkPen(PLOT_COLORS["cost_raw"], width=1))
         self.mean_curve = plot.plot(pen=pg.mkPen(PLOT_COLORS["cost_mean"], width=1))
-        self._legend = _legend_below(plot)
-        self._legend.addItem(self.band_curve, "C per mini-batch")
-        self._legend.addItem(self.mean_curve, f"running mean ({window})")
+        self.legend = _legend_below(plot)
+        self.legend.addItem(self.band_curve, "C per mini-batch")
+        self.legend.addItem(self.mean_curve, f"running mean ({window})")
         self._labels = ("", "")
         self._queued: list[tuple[int, Sequence[float]]] = []
         self._queued_costs = 0
@@ -239,6 +238,9 @@ class CostPlot(pg.PlotWidget):
 
     def _absorb(self) -> None:
         queued, self._queued, self._queued_costs = self._queued, [], 0
+        if all(f + len(c) == g for (f, c), (g, _) in zip(queued, queued[1:])):
+            # Consecutive chunks, as snapshots bring them: folded in at once.
+            queued = [(queued[0][0], np.concatenate([c for _, c in queued]))] if queued else []
         for first, costs in queued:
             self.series.extend(first, costs)
 
@@ -265,7 +267,7 @@ class CostPlot(pg.PlotWidget):
         if labels != self._labels:  # changes only when the buckets widen
             self._labels = labels
             for curve, label in zip((self.band_curve, self.mean_curve), labels):
-                self._legend.getLabel(curve).setText(label)
+                self.legend.getLabel(curve).setText(label)
         top = np.nanmax(high) if len(s) and np.isfinite(high).any() else 1.0
         self._follow.show(float(s.end - 1) if s.batches else 1.0, (0.0, nice_ceiling(top)))
 
@@ -305,16 +307,9 @@ class AccuracyPlot(pg.PlotWidget):
         plot.setLabel("left", "accuracy (%)")
         plot.getAxis("bottom").enableAutoSIPrefix(False)
         plot.getAxis("left").enableAutoSIPrefix(False)
-        symbol = {"symbol": "o", "symbolSize": 6}
-        self.training_curve = plot.plot(
-            pen=pg.mkPen(PLOT_COLORS["train"], width=1),
-            symbolBrush=PLOT_COLORS["train"],
-            **symbol,
-        )
-        self.validation_curve = plot.plot(
-            pen=pg.mkPen(PLOT_COLORS["validation"], width=1),
-            symbolBrush=PLOT_COLORS["validation"],
-            **symbol,
+        self.training_curve, self.validation_curve = (
+            plot.plot(pen=pg.mkPen(c, width=1), symbolBrush=c, symbol="o", symbolSize=6)
+            for c in (PLOT_COLORS["train"], PLOT_COLORS["validation"])
         )
         self._train, self._val = self.training_curve, self.validation_curve
         self.legend = _legend_below(plot)

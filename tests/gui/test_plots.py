@@ -114,6 +114,28 @@ def test_running_mean_over_wide_buckets_averages_whole_buckets(qtbot):
     assert np.allclose(plot.mean_curve.getOriginalDataset()[1], means, equal_nan=True)
 
 
+def test_chunks_with_a_gap_between_them_leave_a_gap(qtbot):
+    plot = CostPlot()
+    qtbot.addWidget(plot)
+    plot.add_costs(0, [1.0, 2.0], draw=False)
+    plot.add_costs(5, [4.0, 3.0], draw=False)  # batches 2-4 never arrived
+    plot.flush()
+    low, high = plot.series.envelope()
+    assert np.array_equal(high, [1, 2, np.nan, np.nan, np.nan, 4, 3], equal_nan=True)
+    assert plot.batches == 4 and plot.last_cost == 3.0
+
+
+def test_the_legend_says_what_wide_buckets_show(qtbot):
+    plot = CostPlot(window=50)
+    qtbot.addWidget(plot)
+    plot.add_costs(0, np.zeros(10))
+    labels = [label.text for _, label in plot.legend.items]
+    assert labels == ["C per mini-batch", "running mean (50)"]
+    plot.add_costs(10, np.zeros(100 * MAX_BUCKETS))  # width 128 > 50
+    labels = [label.text for _, label in plot.legend.items]
+    assert labels == ["C per mini-batch, min–max of 128", "mean per 128 batches"]
+
+
 def test_queued_costs_stay_bounded_without_a_redraw(qtbot):
     plot = CostPlot()
     qtbot.addWidget(plot)
@@ -204,6 +226,18 @@ def test_the_readout_follows_new_records_under_a_resting_mouse(qtbot):
     plot.set_records(())
     plot.set_records(changed)
     assert plot.hover_text == "epoch 3: validation 25.00%, training 50.00%"
+
+
+def test_the_cost_legend_is_outside_the_data_area(qtbot):
+    plot = CostPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 230)
+    plot.add_costs(0, steep_drop_and_noise(20_000))
+    plot.show()
+    qtbot.waitExposed(plot)
+    legend = plot.legend.sceneBoundingRect()
+    assert legend.width() > 20 and legend.height() > 5
+    assert not legend.intersects(plot.getPlotItem().getViewBox().sceneBoundingRect())
 
 
 @pytest.mark.parametrize(
