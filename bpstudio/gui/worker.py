@@ -18,6 +18,8 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
@@ -196,6 +198,16 @@ class TrainingWorker(QObject):
             return
         self.snapshot_ready.emit(snap)
 
+    @Slot(object, object)
+    def ask(self, question, future) -> None:
+        """Answer ``question(session)`` into ``future`` (see TrainingController.ask)."""
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(question(self.runner.session))
+        except BaseException as exc:  # noqa: BLE001 - handed to the asking thread
+            future.set_exception(exc)
+
     @Slot()
     def shutdown(self) -> None:
         """Stop training and quit this thread's event loop (the controller joins it)."""
@@ -293,6 +305,7 @@ class TrainingController(QObject):
     _set_hyper = Signal(dict)
     _set_speed = Signal(object)
     _trace_input = Signal(object, int)
+    _ask = Signal(object, object)
     _shutdown = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -318,6 +331,7 @@ class TrainingController(QObject):
             (self._set_hyper, w.set_hyperparameters),
             (self._set_speed, w.set_speed),
             (self._trace_input, w.trace_input),
+            (self._ask, w.ask),
             (self._shutdown, w.shutdown),
         ):
             signal.connect(slot)
@@ -358,6 +372,21 @@ class TrainingController(QObject):
 
     def trace_input(self, x, label: int) -> None:
         self._trace_input.emit(x, int(label))
+
+    def ask(self, question, timeout: float = 30.0):
+        """Run ``question(session)`` in the training thread and wait for its answer.
+
+        For short reads and writes of the live session that must not race training (exporting
+        the history, say); the worker answers between two slices of training. Exceptions
+        raised by ``question`` are raised here.
+        """
+        future: Future = Future()
+        self._ask.emit(question, future)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise BpstudioError("the training thread did not answer in time") from None
 
     def shutdown(self) -> bool:
         """Cancel any load, stop the worker and join its thread (never terminates it)."""
