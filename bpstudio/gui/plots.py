@@ -269,6 +269,7 @@ class CostPlot(pg.PlotWidget):
             for curve, label in zip((self.band_curve, self.mean_curve), labels):
                 self.legend.getLabel(curve).setText(label)
         top = np.nanmax(high) if len(s) and np.isfinite(high).any() else 1.0
+        top = min(top, 1e300)  # a diverged run's costs reach 1e308: a round ceiling above is inf
         self._follow.show(float(s.end - 1) if s.batches else 1.0, (0.0, nice_ceiling(top)))
 
 

@@ -70,6 +70,14 @@ def test_non_finite_costs_leave_a_gap_but_are_counted():
     assert np.array_equal(high[:3], [1.0, 3.0, 5.0])
 
 
+def test_a_diverging_run_is_drawn_without_errors(qtbot):
+    plot = CostPlot()
+    qtbot.addWidget(plot)
+    plot.add_costs(0, [0.5, 1e135, 1e308, 1.7e308, np.inf, np.nan])  # no overflow, no warning
+    assert np.nanmax(plot.series.envelope()[1]) == 1.7e308 and np.isnan(plot.last_cost)
+    assert plot.batches == 6
+
+
 def test_cost_plot_draws_the_envelope_from_batch_0(qtbot):
     plot = CostPlot()
     qtbot.addWidget(plot)
