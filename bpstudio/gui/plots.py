@@ -173,7 +173,7 @@ class CostPlot(pg.PlotWidget):
         self.series = CostBuckets()
         self.band_curve = plot.plot(pen=pg.mkPen(PLOT_COLORS["cost_raw"], width=1))
         self.mean_curve = plot.plot(pen=pg.mkPen(PLOT_COLORS["cost_mean"], width=1))
-        self.legend = _legend_below(plot)
+        self.legend = _LegendBelow(plot)
         self.legend.addItem(self.band_curve, "C per mini-batch")
         self.legend.addItem(self.mean_curve, f"running mean ({window})")
         self._labels = ("", "")
@@ -313,7 +313,7 @@ class AccuracyPlot(pg.PlotWidget):
             for c in (PLOT_COLORS["train"], PLOT_COLORS["validation"])
         )
         self._train, self._val = self.training_curve, self.validation_curve
-        self.legend = _legend_below(plot)
+        self.legend = _LegendBelow(plot)
         self.legend.addItem(self.training_curve, "training")
         self.legend.addItem(self.validation_curve, "validation")
         self._cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((190, 190, 190), width=1))
@@ -400,14 +400,24 @@ def epoch_text(record) -> str:
     )
 
 
-def _legend_below(plot: pg.PlotItem) -> pg.LegendItem:
-    """A one-row legend under the plot's x axis, outside the data area: it covers no point."""
-    legend = pg.LegendItem(colCount=4, labelTextSize="8pt", horSpacing=12)
-    legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-    legend.layout.setContentsMargins(0, 0, 0, 0)
-    plot.layout.addItem(legend, 4, 1)
-    plot.layout.setAlignment(legend, Qt.AlignmentFlag.AlignRight)
-    return legend
+class _LegendBelow(pg.LegendItem):
+    """A one-row legend under the plot's x axis, outside the data area: it covers no point.
+
+    It stays there: pyqtgraph's legends can be dragged, and a drag would anchor it on the data.
+    """
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        super().__init__(colCount=4, labelTextSize="8pt", horSpacing=12)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.layout.setContentsMargins(0, 0, 0, 0)
+        plot.layout.addItem(self, 4, 1)
+        plot.layout.setAlignment(self, Qt.AlignmentFlag.AlignRight)
+
+    def hoverEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's names)
+        pass  # accepts no drags
+
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802
+        ev.ignore()
 
 
 class _RoundRanges:

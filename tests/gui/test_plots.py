@@ -2,8 +2,9 @@
 their hover readout and a legend that covers no point."""
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 
 from bpstudio.core.session import EpochRecord
 from bpstudio.gui.plots import MAX_BUCKETS, MAX_QUEUED, AccuracyPlot, CostBuckets, CostPlot
@@ -267,3 +268,19 @@ def test_the_legend_covers_no_point(qtbot, accuracies):
             point = scene_point(plot, r.epoch, 100 * value)
             dot = QRectF(point.x() - 4, point.y() - 4, 8, 8)  # the 6-pixel symbol, and a margin
             assert not legend.intersects(dot), (r.epoch, value)
+
+
+@pytest.mark.qt_log_ignore("Mouse event .* not accepted")  # the legend takes no drags
+def test_dragging_the_legend_leaves_it_below_the_data(qtbot, monkeypatch):
+    monkeypatch.setitem(pg.CONFIG_OPTIONS, "mouseRateLimit", 0)  # every move reaches the scene
+    plot = shown_plot(qtbot, records_for(5))
+    box = plot.getPlotItem().getViewBox().sceneBoundingRect()
+    before = plot.legend.sceneBoundingRect()
+    start = plot.mapFromScene(before.center())
+    end = start - QPoint(150, 100)  # up and left, into the data
+    qtbot.mousePress(plot.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(plot.viewport(), start - QPoint(75, 50))
+    qtbot.mouseMove(plot.viewport(), end)
+    qtbot.mouseRelease(plot.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    assert plot.legend.sceneBoundingRect() == before
+    assert not plot.legend.sceneBoundingRect().intersects(box)
