@@ -185,8 +185,7 @@ class CostPlot(pg.PlotWidget):
     @property
     def batches(self) -> int:
         """Mini-batch costs received so far."""
-        self._absorb()
-        return self.series.batches
+        return self.series.batches + self._queued_costs
 
     @property
     def last_cost(self) -> float:
@@ -326,6 +325,7 @@ class AccuracyPlot(pg.PlotWidget):
             plot.addItem(item, ignoreBounds=True)
         self._mouse: QPointF | None = None
         self.epochs: tuple = ()
+        self._epoch_x = np.empty(0)
         self._follow = _RoundRanges(plot)
 
     @property
@@ -338,7 +338,7 @@ class AccuracyPlot(pg.PlotWidget):
         if len(records) == len(self.epochs):
             return
         self.epochs = tuple(records)
-        x = np.array([r.epoch for r in records], float)
+        self._epoch_x = x = np.array([r.epoch for r in records], float)
         train = [100 * r.training_accuracy for r in records]
         val = [100 * r.validation_accuracy for r in records]
         self.training_curve.setData(x, train)
@@ -367,10 +367,9 @@ class AccuracyPlot(pg.PlotWidget):
         box = self.getPlotItem().getViewBox()
         record, mouse = None, self._mouse
         if mouse is not None and self.epochs and box.sceneBoundingRect().contains(mouse):
-            at = box.mapSceneToView(self._mouse).x()
-            epochs = np.array([r.epoch for r in self.epochs], float)
-            i = int(np.argmin(np.abs(epochs - at)))
-            record = self.epochs[i] if abs(epochs[i] - at) <= 0.5 else None
+            at = box.mapSceneToView(mouse).x()
+            i = int(np.argmin(np.abs(self._epoch_x - at)))
+            record = self.epochs[i] if abs(self._epoch_x[i] - at) <= 0.5 else None
         self._cursor.setVisible(record is not None)
         self._readout.setVisible(record is not None)
         if record is None:
