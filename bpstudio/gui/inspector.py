@@ -19,7 +19,7 @@ the BP3, BP4 phase.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -191,6 +191,7 @@ class InspectorPanel(ModelPanel):
             self._show_weight(snap, *sel[1:])
         else:
             self._show_neuron(snap, *sel[1:])
+        self._relayout()
 
     # -- weights --------------------------------------------------------------------------------
     def _show_weight(self, snapshot, l: int, j: int, k: int) -> None:
@@ -346,9 +347,17 @@ class InspectorPanel(ModelPanel):
             + muted("δ = ∂C/∂z: they agree for small Δz; a large Δz leaves the range where C is ")
             + muted("linear in z.")
         )
+        self._relayout()
         self._scroll.ensureWidgetVisible(self._demon_result)
 
     # -- helpers --------------------------------------------------------------------------------
+    def _relayout(self) -> None:
+        # Lay the page out for its new texts now: a scroll area resizes its page when the
+        # area itself changes size, not when a word-wrapped label on the page grows or shrinks.
+        for widget in (self._demon_box, self._scroll.widget()):  # inner layout first
+            widget.layout().activate()
+        QCoreApplication.sendEvent(self._scroll, QEvent(QEvent.Type.LayoutRequest))
+
     def _show_no_trace(self, snapshot, name: str | None, value: float | None) -> None:
         if name is not None:
             self._summary.setText(summary_html([(name, mono(value))]))

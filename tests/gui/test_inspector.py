@@ -12,7 +12,14 @@ import re
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QDoubleSpinBox, QGroupBox, QLabel, QPushButton, QTableWidget
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+)
 
 from bpstudio.core.data import Dataset, DataSplits
 from bpstudio.core.functions import get_activation
@@ -364,3 +371,63 @@ def test_the_demon_button_measures_the_cost_change(panel, model, mnist_sized):
     assert d["observed"] == pytest.approx(d["predicted"], rel=2e-2)
     result = text(panel, "demonResult")
     assert "observed ΔC" in result and "δ<sup>2</sup><sub>5</sub>" in result
+
+
+#: The inspector dock's panel in a 1500 x 900 window (measured once with create_main_window).
+DOCK_SIZE = (480, 180)
+
+
+def rows_in_view(panel):
+    """How many rows of the per-example table lie wholly inside the inspector's viewport."""
+    t = panel.findChild(QTableWidget, "inspectorTable")
+    viewport = panel.findChild(QScrollArea, "inspectorScroll").viewport()
+    inside = 0
+    for r in range(t.rowCount()):
+        rect = t.visualItemRect(t.item(r, 0))
+        top = t.viewport().mapTo(viewport, rect.topLeft())
+        bottom = t.viewport().mapTo(viewport, rect.bottomLeft())
+        inside += viewport.rect().contains(top) and viewport.rect().contains(bottom)
+    return inside
+
+
+def page_height(panel):
+    return panel.findChild(QScrollArea, "inspectorScroll").widget().height()
+
+
+def test_at_the_default_dock_size_the_table_keeps_six_rows(qtbot, model):
+    """Issue 11 item 13: at the default size the table showed two rows."""
+    panel = InspectorPanel(model)
+    qtbot.addWidget(panel)
+    panel.resize(*DOCK_SIZE)
+    panel.show()
+    s = Session(blobs(), [5, 6, 3], seed=0)  # m = 10: 10 rows and the mean
+    s.step_batch(record=True)
+    show(model, snapshot_of(s), ("n", 3, 1))
+    table = panel.findChild(QTableWidget, "inspectorTable")
+    assert table.height() >= 6 * table.rowHeight(0) + table.horizontalHeader().height()
+    panel.findChild(QScrollArea, "inspectorScroll").ensureWidgetVisible(table)
+    assert rows_in_view(panel) >= 6
+    assert panel.minimumSizeHint().height() <= DOCK_SIZE[1]  # it fits its dock
+
+
+def test_a_long_demon_result_neither_grows_the_panel_nor_stays(qtbot, model):
+    """Issue 11 item 13: the demon's result squeezed the equations; panels did not shrink back."""
+    panel = InspectorPanel(model)
+    qtbot.addWidget(panel)
+    panel.resize(*DOCK_SIZE)
+    panel.show()
+    s = Session(blobs(), [5, 6, 3], seed=0)
+    s.step_batch(record=True)
+    show(model, snapshot_of(s), ("n", 2, 4))
+    short, demand = page_height(panel), panel.minimumSizeHint().height()
+    result = panel.findChild(QLabel, "demonResult")
+    panel.findChild(QPushButton, "demonButton").click()
+    assert result.text() and page_height(panel) > short  # the page grew, and scrolls …
+    assert panel.minimumSizeHint().height() == demand  # … but the panel asks for no more
+    viewport = panel.findChild(QScrollArea, "inspectorScroll").viewport()
+    corner = result.mapTo(viewport, result.rect().bottomLeft())
+    assert viewport.rect().contains(corner)  # the result was scrolled into view
+    model.set_selection(("w", 2, 4, 0))  # no demon for a weight: a shorter page
+    assert result.text() == "" and page_height(panel) < short
+    model.set_selection(("n", 2, 4))
+    assert page_height(panel) == short  # back to the size it had

@@ -3,6 +3,14 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTextBrowser,
+)
 
 from bpstudio.core.data import load_digits
 from bpstudio.core.gradcheck import batch_cost
@@ -10,6 +18,7 @@ from bpstudio.core.network import Network
 from bpstudio.core.session import Session
 from bpstudio.gui import create_main_window
 from bpstudio.gui.colors import NEUTRAL_GREY
+from bpstudio.gui.equations import MIN_LINES
 from tests.core import reference as ref
 from tests.gui.test_network_view import point_on_top, strongest
 
@@ -191,4 +200,67 @@ def test_hover_text_shows_w_and_dc_dw(qtbot):
     assert "w^3_2,5" in text
     text = win._tooltip(("neuron", (2, 4)))
     assert f"{trace.delta[1][:, 4].mean():.5g}" in text
+    win.close()
+
+
+def open_default_window(qtbot):
+    """The app's window at its default size (``bpstudio`` opens it at 1500 x 900)."""
+    win = create_main_window("digits", epochs=1000)
+    qtbot.addWidget(win)
+    win.resize(1500, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    with qtbot.waitSignal(win.session_loaded, timeout=TIMEOUT):
+        pass
+    return win
+
+
+def click_neuron(qtbot, win, l, j):
+    pos = win.view.neuron_widget_pos(l, j)
+    qtbot.mouseClick(win.view.mouse_widget, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: win.inspector.current_selection == ("n", l, j), timeout=5000)
+
+
+def inspector_note(win):
+    return win.inspector.findChild(QLabel, "inspectorNote").text()
+
+
+def test_a_selection_made_before_play_follows_training(qtbot):
+    """Issue 11 item 2: selected before Play, the inspector still said "No mini-batch has been
+    run yet" after 66 batches."""
+    win = open_default_window(qtbot)
+    click_neuron(qtbot, win, 3, 4)
+    assert "No mini-batch has been run yet" in inspector_note(win)
+    win.actions["actionPlay"].trigger()
+    qtbot.waitUntil(
+        lambda: win.snapshot.running and win.snapshot.batches_done >= 20, timeout=TIMEOUT
+    )
+    qtbot.waitUntil(lambda: "Training runs" in inspector_note(win), timeout=TIMEOUT)
+    assert "No mini-batch" not in inspector_note(win)
+    assert win.inspector.values["dC_db"] is not None
+    win.actions["actionPause"].trigger()
+    qtbot.waitUntil(lambda: not win.snapshot.running, timeout=TIMEOUT)
+    trace = win.snapshot.trace
+    qtbot.waitUntil(lambda: win.inspector.values.get("dC_db") == trace.nabla_b[1][4], timeout=5000)
+    assert "The last mini-batch" in inspector_note(win)
+    win.close()
+
+
+def test_the_demon_result_leaves_the_docks_as_they_are(qtbot):
+    """Issue 11 item 13: the demon's result squeezed the equations to one line."""
+    win = open_default_window(qtbot)
+    step_batch(qtbot, win)
+    docks = [win.findChild(QDockWidget, n) for n in ("inspectorDock", "equationsDock")]
+    before = [d.height() for d in docks]
+    click_neuron(qtbot, win, 2, 5)  # the neuron's numbers, its table and the demon …
+    qtbot.mouseClick(win.inspector.findChild(QPushButton, "demonButton"), Qt.MouseButton.LeftButton)
+    result = win.inspector.findChild(QLabel, "demonResult")
+    qtbot.waitUntil(lambda: "observed ΔC" in result.text(), timeout=5000)
+    QApplication.sendPostedEvents()  # the layouts' requests, which resized the docks before
+    QApplication.processEvents()
+    assert [d.height() for d in docks] == before  # … take no height from the equations
+    browser = win.equations.findChild(QTextBrowser, "equationsText")
+    assert browser.height() >= MIN_LINES * browser.fontMetrics().lineSpacing()
+    table = win.inspector.findChild(QTableWidget, "inspectorTable")
+    assert table.height() >= 6 * table.rowHeight(0) + table.horizontalHeader().height()
     win.close()
