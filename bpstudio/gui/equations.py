@@ -27,8 +27,9 @@ from bpstudio.gui.numbers import MUTED, Rich, caret_html, notation
 #: Background of the highlighted equation (a soft amber that reads on white and in print).
 HIGHLIGHT = "#ffe9a8"
 SUBST_COLOUR = "#1d4f91"
-#: While training runs, the panels that follow the model redraw at most this often.
-LIVE_SECONDS = 0.5
+#: While training runs, the panels that follow the model redraw at most this often (numbers
+#: that change faster cannot be read, and each redraw costs the training thread its time).
+LIVE_SECONDS = 1.0
 #: The equations keep at least this many lines of text in view, whatever the docks around do.
 MIN_LINES = 8
 

@@ -100,6 +100,8 @@ class InspectorPanel(ModelPanel):
         self.setObjectName("inspector")
         self._values: dict = {}
         self._trace: Trace | None = None  # the trace on display (the demon probes it)
+        self._table_rows: list | None = None
+        self._demon_wanted = False
         self._title = self._label("inspectorTitle")
         self._note = self._label("inspectorNote")
         self._summary = self._label("inspectorSummary")
@@ -179,10 +181,9 @@ class InspectorPanel(ModelPanel):
         super().refresh()
         snap, sel = self.model.snapshot, self.fitting_selection()
         self._values, self._trace = {}, None if snap is None else snap.trace
-        self._demon_box.hide()
+        self._table_rows, self._demon_wanted = None, False  # set by what is shown below
         self._demon_box.setEnabled(self._trace is not None)
         self._demon_result.setText("")
-        self._set_table([], [])
         self._summary.setText("")
         if snap is None or sel is None:
             self._title.setText("<b>Inspector</b>")
@@ -191,7 +192,12 @@ class InspectorPanel(ModelPanel):
             self._show_weight(snap, *sel[1:])
         else:
             self._show_neuron(snap, *sel[1:])
-        self._relayout()
+        # Shown or hidden once, at the end: each flip re-lays the page out (slow while training).
+        if self._table_rows is None:
+            self._set_table([], [])
+        self._demon_box.setVisible(self._demon_wanted)
+        if snap is None or not snap.running:  # while training runs, the texts keep their lines
+            self._relayout()
 
     # -- weights --------------------------------------------------------------------------------
     def _show_weight(self, snapshot, l: int, j: int, k: int) -> None:
@@ -271,7 +277,7 @@ class InspectorPanel(ModelPanel):
                 heads.insert(2, sym("y", "", j).text)
                 cols.insert(2, np.asarray(trace.y[:, j], np.float64))
             self._fill_table(trace, heads, cols)
-        self._demon_box.show()
+        self._demon_wanted = True
         self._note.setText(self._phase_note(snapshot))
 
     def _neuron_values(self, trace: Trace, l: int, j: int) -> dict:
@@ -395,7 +401,8 @@ class InspectorPanel(ModelPanel):
                 row.append(format_number(col[x], TABLE_DIGITS) if col is not None else "—")
             mean = format_number(float(np.mean(col)), TABLE_DIGITS) if col is not None else "—"
             means.append(mean)
-        self._set_table(["x", "label", *heads], rows + [means])
+        self._table_rows = rows + [means]
+        self._set_table(["x", "label", *heads], self._table_rows)
 
     def _set_table(self, heads: list[str], rows: list[list[str]]) -> None:
         t = self._table
@@ -415,7 +422,8 @@ class InspectorPanel(ModelPanel):
                 if r == len(rows) - 1 and row[0] == "mean":
                     item.setBackground(QColor(MEAN_ROW))
                 t.setItem(r, c, item)
-        t.setVisible(bool(rows))
+        if t.isHidden() == bool(rows):
+            t.setVisible(bool(rows))
         # At least MIN_TABLE_ROWS rows in view, at most MAX_TABLE_ROWS (a longer batch scrolls).
         frame = header.sizeHint().height() + 2 * t.frameWidth() + 2
         row_height = t.verticalHeader().defaultSectionSize()
