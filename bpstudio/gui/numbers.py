@@ -225,11 +225,7 @@ def phase_computing(trace, kind: str, layer: int | None = None):
 
 
 def not_yet_html(trace, by) -> str:
-    """The note for a quantity that the phase ``by`` computes and ``trace``'s pass has not run."""
-    nxt = trace.next_phase
-    if by == nxt:
-        text = f"not computed yet: the next phase, {phase_name(by)}, computes it"
-    else:
-        text = f"not computed yet: {phase_name(by)} computes it"
-        text += f" (next: {phase_name(nxt)})" if nxt is not None else ""
-    return f"<i style='color:{MUTED}'>{text}</i>"
+    """The note for a quantity that the phase ``by`` computes and ``trace``'s pass has not run:
+    "not computed yet (BP3, BP4)", or "(BP1, next)" when ``by`` runs next."""
+    where = phase_name(by) + (", next" if by == trace.next_phase else "")
+    return f"<i style='color:{MUTED}'>not computed yet ({where})</i>"

@@ -236,17 +236,16 @@ def test_phase_stepping_shows_only_what_is_computed(panel, model):
     assert v["dC_dw"] is None and v["per_example"]["delta"] is None and v["w_after"] is None
     assert np.isfinite(v["numeric"])  # the check needs only the weights and the batch
     rows = summary(panel)
-    assert rows["∂C/∂w^3_1,2 (backprop, used by the update)"] == (
-        "not computed yet: BP3, BP4 computes it (next: BP1)"
-    )
+    assert rows["∂C/∂w^3_1,2 (backprop, used by the update)"] == ("not computed yet (BP3, BP4)")
     model.set_selection(("n", 4, 0))
     assert panel.values["delta"] is None and panel.values["z"] is not None
-    assert summary(panel)["mean δ^4_0"] == "not computed yet: the next phase, BP1, computes it"
+    assert summary(panel)["mean δ^4_0"] == "not computed yet (BP1, next)"
     s.step_phase()  # BP1: δ^4 is known, the gradients are not
     model.set_snapshot(snapshot_of(s))
     assert panel.values["delta"] == pytest.approx(np.mean(model.snapshot.trace.delta[3][:, 0]))
     assert panel.values["dC_db"] is None
-    assert "(next: BP2 (δ^3))" in summary(panel)["∂C/∂b^4_0 = mean δ^4_0 (BP3)"]
+    assert summary(panel)["∂C/∂b^4_0 = mean δ^4_0 (BP3)"] == "not computed yet (BP3, BP4)"
+    assert "next: BP2: δ^3 from δ^4" in plain(text(panel, "inspectorNote"))
 
 
 def test_bp4_products_come_with_dc_dw_not_before(panel, model):
@@ -261,7 +260,7 @@ def test_bp4_products_come_with_dc_dw_not_before(panel, model):
     rows = summary(panel)
     gradient = rows["∂C/∂w^3_1,2 (backprop, used by the update)"]
     bp4 = rows["mean over the batch of a^2_2 δ^3_1 (BP4)"]
-    assert gradient == bp4 == "not computed yet: BP3, BP4 computes it (next: BP2 (δ^2))"
+    assert gradient == bp4 == "not computed yet (BP3, BP4)"
     heads, cells = table(panel)
     assert [r[heads.index("a²₂·δ³₁")] for r in cells] == ["—"] * len(cells)
     assert all(r[heads.index("δ³₁")] != "—" for r in cells)
