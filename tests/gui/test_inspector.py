@@ -236,7 +236,7 @@ def test_phase_stepping_shows_only_what_is_computed(panel, model):
     assert v["dC_dw"] is None and v["per_example"]["delta"] is None and v["w_after"] is None
     assert np.isfinite(v["numeric"])  # the check needs only the weights and the batch
     rows = summary(panel)
-    assert rows["∂C/∂w^3_1,2 (backprop, used by the update)"] == ("not computed yet (BP3, BP4)")
+    assert rows["∂C/∂w^3_1,2 (backprop, used by the update)"] == "not computed yet (BP3, BP4)"
     model.set_selection(("n", 4, 0))
     assert panel.values["delta"] is None and panel.values["z"] is not None
     assert summary(panel)["mean δ^4_0"] == "not computed yet (BP1, next)"
