@@ -37,3 +37,29 @@ def _no_threads_left_running(request):
         t.join(timeout=2.0)
     leaked = [t for t in leaked if t.is_alive()]
     assert not leaked, f"test left threads running: {leaked}"
+
+
+@pytest.fixture(autouse=True)
+def settings_dir(tmp_path_factory, monkeypatch):
+    """Every test gets an empty settings store of its own, in a temporary folder: bpstudio's
+    (``BPSTUDIO_SETTINGS_DIR``) and any ``QSettings()`` made with Qt's default locations."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv("BPSTUDIO_SETTINGS_DIR", str(folder))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+            QSettings.setPath(fmt, scope, str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _answer_yes_to_window_questions(monkeypatch):
+    """A window's yes/no questions (discard unsaved progress?) get "yes" unless a test sets
+    ``window.confirm`` itself: a modal box would wait forever offscreen."""
+    try:
+        from bpstudio.gui.main_window import MainWindow
+    except ImportError:  # pragma: no cover - the GUI is always installed with the tests
+        return
+    monkeypatch.setattr(MainWindow, "confirm", lambda self, text: True)

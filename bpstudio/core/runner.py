@@ -103,6 +103,23 @@ class Runner:
         self._costs_sent = 0
         return self.snapshot()
 
+    def open_file(self, path, *, data_spec: str | None = None, cancel=None) -> Snapshot:
+        """Open a session file as the live session; its first snapshot.
+
+        The data already loaded is reused when the file names the same data (its checksum is
+        still compared), so opening a run of the same MNIST does not read the files again.
+        """
+        from bpstudio.core.session_file import read_manifest
+
+        manifest = read_manifest(path)
+        wanted = (data_spec or manifest["data"].get("spec"), manifest["spec"].get("seed"))
+        data = None
+        current = self.session
+        if current is not None and (current.spec.data, current.spec.seed) == wanted:
+            data = current.data  # the seed matters too: it splits the digits, makes toy sets
+        session = Session.load(path, data=data, data_spec=data_spec, cancel=cancel)
+        return self.adopt(session)
+
     def close(self) -> None:
         self.running = False
         self.blas.release()
@@ -166,6 +183,31 @@ class Runner:
 
     def set_view(self, view: dict) -> None:
         self._require().view = dict(view)
+
+    def use_points(self, points) -> Snapshot:
+        """Train on the user's own 2-D points from now on (the network's ends follow them).
+
+        The run starts again on the new data; the weights are kept when the layer sizes
+        still fit, so the picture changes from where it was, not from scratch.
+        """
+        from bpstudio.core.data.points import points_to_splits
+
+        data = points_to_splits(points)
+        old = self.session
+        base = old.spec if old is not None else None
+        spec = replace(base, data="points") if base is not None else None
+        if spec is None:
+            from bpstudio.core.run import RunSpec
+
+            spec = RunSpec(data="points")
+        spec = spec.fitted_to(data.input_size, data.num_classes)
+        session = Session.from_spec(spec, data)
+        if old is not None:
+            session._apply_live(old.live_values())
+            session.reset()
+            if old.sizes == session.sizes:
+                session.network.parameters[...] = old.network.parameters
+        return self.adopt(session)
 
     def trace_input(self, x: np.ndarray, label: int) -> Snapshot:
         """A snapshot whose trace is backprop on one input of the user's, network unchanged."""

@@ -510,20 +510,12 @@ def build_session(
 def _load(name: str, seed: int, cancel):
     from bpstudio.core.data import load_dataset
 
-    if cancel is None:
-        return load_dataset(name, seed=seed)
-    try:
-        return load_dataset(name, seed=seed, cancel=cancel)
-    except TypeError:  # a loader without cancellation
-        return load_dataset(name, seed=seed)
+    return load_dataset(name, seed=seed, cancel=cancel)
 
 
 def check_memory(spec: RunSpec) -> None:
     """Refuse a network that would not fit in bpstudio's memory budget (if sizes are given)."""
-    if spec.sizes is None:
-        return
-    try:
-        from bpstudio.core.budget import check_network_memory
-    except ImportError:
-        return
-    check_network_memory(spec.sizes, spec.dtype, spec.mini_batch_size)
+    from bpstudio.core.budget import check_network_memory
+
+    if spec.sizes is not None:
+        check_network_memory(spec.sizes, spec.dtype, spec.mini_batch_size)

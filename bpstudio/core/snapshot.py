@@ -63,6 +63,8 @@ class Snapshot:
         The run's free-text note.
     view : dict
         The window's settings kept with the run (selection, node quantity, …).
+    points : tuple or None
+        For two-input data: (train x, train labels, test x, test labels), read-only.
     """
 
     serial: int
@@ -92,6 +94,7 @@ class Snapshot:
     spec: RunSpec | None = None
     note: str = ""
     view: dict | None = None
+    points: tuple | None = None
 
     @property
     def num_layers(self) -> int:
@@ -138,4 +141,15 @@ def take_snapshot(
         spec=session.spec,
         note=session.note,
         view=dict(session.view),
+        points=_points(session) if session.data.input_size == 2 else None,
     )
+
+
+def _points(session) -> tuple:
+    # The data never changes within a session: one read-only copy, shared by its snapshots.
+    cached = getattr(session, "_points_copy", None)
+    if cached is None:
+        d = session.data
+        cached = tuple(frozen(a) for a in (d.train.x, d.train.y, d.test.x, d.test.y))
+        session._points_copy = cached
+    return cached

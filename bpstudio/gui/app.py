@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 from bpstudio.core.errors import ConfigError
 from bpstudio.core.run import FIELDS, RunSpec
@@ -25,6 +26,9 @@ def ensure_app():
         app.setApplicationName("bpstudio")
         app.setOrganizationName("bpstudio")
     MainThreadCollector.install(app)
+    from bpstudio.gui.window_parts import app_icon
+
+    app.setWindowIcon(app_icon())  # taskbars use it for every window
     return app
 
 
@@ -52,7 +56,6 @@ def run_app(spec: RunSpec, open_file: str | None = None) -> int:
     from bpstudio.gui.main_window import MainWindow
 
     window = MainWindow(spec, open_file=open_file)
-    window.resize(1500, 900)
     window.show()
     return app.exec()
 
@@ -65,6 +68,8 @@ SHOT_SUFFIXES = (".png", ".svg")
 def screenshot(spec: RunSpec, out: str, *, size="1600x1000", batches=0, select=None, phases=0):
     """``bpstudio screenshot OUT``: the window as PNG, or the network view as vector SVG."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # A scripted shot neither reads nor overwrites the user's layout and view settings.
+    os.environ["BPSTUDIO_SETTINGS_DIR"] = tempfile.mkdtemp(prefix="bpstudio-shot-")
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in SHOT_SUFFIXES:
         raise ConfigError(
@@ -96,6 +101,6 @@ def screenshot(spec: RunSpec, out: str, *, size="1600x1000", batches=0, select=N
         elif not window.grab().save(out):
             raise ConfigError(f"could not write {out}")
     finally:
-        window.close()
+        window.discard_and_close()
     print(f"wrote {out}")
     return 0

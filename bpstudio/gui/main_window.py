@@ -37,14 +37,17 @@ from bpstudio.gui.equations import EquationsPanel
 from bpstudio.gui.inspector import InspectorPanel
 from bpstudio.gui.model import ViewModel
 from bpstudio.gui.network_view import NetworkView
+from bpstudio.gui.numbers import format_number
 from bpstudio.gui.plots import PlotsPanel
 from bpstudio.gui.session_files import SessionFiles
+from bpstudio.gui.view_docks import add_view_docks, connect_view_panels
 from bpstudio.gui.whyfast import WhyFastDialog
 from bpstudio.gui.window_parts import (
     add_docks,
     add_status_labels,
     add_toolbar_and_menus,
     make_actions,
+    reset_layout,
 )
 from bpstudio.gui.worker import TrainingController
 
@@ -82,6 +85,7 @@ class MainWindow(QMainWindow):
         self._plots_drawn = 0.0
         self._status_drawn = 0.0
         self._arch: tuple | None = None
+        self._closed = False
         self.controller = TrainingController(self)
         app = QApplication.instance()
         if app is not None:  # never leave the training thread running when the app quits
@@ -153,6 +157,7 @@ class MainWindow(QMainWindow):
         }
         self.docks = add_docks(self, panels)
         self.note = add_note_dock(self, self.docks)
+        self.view_panels = add_view_docks(self, self.model, self.docks)
         add_toolbar_and_menus(self, self.actions, self.docks, lambda p: self.files.open(p))
         self.status = add_status_labels(self)
 
@@ -183,15 +188,20 @@ class MainWindow(QMainWindow):
         self.view.weight_selected.connect(lambda l, j, k: self.model.set_selection(("w", l, j, k)))
         self.view.neuron_selected.connect(lambda l, j: self.model.set_selection(("n", l, j)))
         self.view.selection_cleared.connect(lambda: self.model.set_selection(None))
-        self.view.set_tooltip_provider(self._tooltip)
+        self.view.set_tooltip_provider(self.hover_text)
         self.view.painted.connect(self._on_painted)
         self.note.textChanged.connect(self.files.mark_modified)
+        connect_view_panels(self, self.view_panels)
         self._painted_serial: int | None = None
         self._idle_dispatcher = QAbstractEventDispatcher.instance()
         self._idle_dispatcher.aboutToBlock.connect(self._on_idle)
 
     def _restore_settings(self) -> None:
-        settings.restore_window_state(self)
+        # Without a remembered layout the first show lays the docks out exactly as View →
+        # Reset layout does (sizes given before the window is shown are only approximate).
+        self._layout_pending = not settings.restore_window_state(self)
+        if self._layout_pending:
+            self.resize(1500, 900)
         quantity = settings.get_value("view/node_quantity", "delta", kind=str)
         index = self.controls.quantity.findData(quantity)
         if index >= 0:
@@ -477,10 +487,11 @@ class MainWindow(QMainWindow):
             + (f" · next: {snap.next_phase.title}" if snap.in_pass and snap.next_phase else "")
         )
         s["speedLabel"].setText(f"{snap.examples_per_second:,.0f} examples/s")
-        raw = self.plots.cost.raw  # the last mini-batch's cost, whichever snapshot brought it
-        s["costLabel"].setText(f"cost {raw.y[-1]:.5f}" if len(raw) else "cost —")
+        cost = self.plots.cost  # the last mini-batch's cost, whichever snapshot brought it
+        text = f"cost {format_number(cost.last_cost)}" if cost.batches else "cost —"
+        s["costLabel"].setText(text)
 
-    def _tooltip(self, hit: tuple) -> str:
+    def hover_text(self, hit: tuple) -> str:
         """Hover text: w and ∂C/∂w of an edge, or a neuron's δ, from the newest snapshot."""
         snap = self.snapshot
         base = self.view.default_tooltip(hit)
@@ -489,10 +500,12 @@ class MainWindow(QMainWindow):
         trace, (kind, idx) = snap.trace, hit
         if kind == "weight" and trace.nabla_w[0] is not None:
             l, j, k = idx
-            return f"{base}\n∂C/∂w = {trace.nabla_w[l - 2][j, k]:.5g} (this mini-batch)"
+            dw = format_number(trace.nabla_w[l - 2][j, k])
+            return f"{base}\n∂C/∂w = {dw} (this mini-batch)"
         if kind == "neuron" and idx[0] > 1 and trace.delta[idx[0] - 1] is not None:
             l, j = idx
-            return f"{base}\nδ = {trace.delta[l - 1][:, j].mean():.5g} (mean over the batch)"
+            delta = format_number(trace.delta[l - 1][:, j].mean())
+            return f"{base}\nδ = {delta} (mean over the batch)"
         return base
 
     def _on_why_fast(self) -> None:
@@ -515,6 +528,9 @@ class MainWindow(QMainWindow):
     # -- closing -----------------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
+        if self._layout_pending:
+            self._layout_pending = False
+            reset_layout(self, self.docks)
         self._frames_gated = True
         self.controller.frames.set_open(False)
         if self._dirty:
@@ -524,6 +540,11 @@ class MainWindow(QMainWindow):
         self._frames_gated = False
         self.controller.frames.set_open(True)
         super().hideEvent(event)
+
+    def discard_and_close(self) -> bool:
+        """Close without asking about unsaved progress (scripts, screenshots)."""
+        self.files.modified = False
+        return self.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if self.controller.thread.isRunning() and not self.confirm_discard("Closing"):
@@ -536,7 +557,8 @@ class MainWindow(QMainWindow):
             self._idle_dispatcher = None
         if self.why_fast is not None:
             self.why_fast.close()
-        if self.controller.thread.isRunning():
+        if not self._closed:
+            self._closed = True
             self._save_settings()
         self.controller.shutdown()
         super().closeEvent(event)

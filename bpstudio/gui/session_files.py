@@ -121,6 +121,8 @@ class SessionFiles(QObject):
 
     def _on_open_failed(self, path: str, message: str) -> None:
         self._opening = None
+        if not Path(path).is_file():
+            settings.remove_recent_file(path)
         self.window.show_message("Could not open the session", message, QMessageBox.Icon.Warning)
 
     def _on_data_missing(self, path: str, message: str) -> None:

@@ -333,6 +333,10 @@ def _place_docks(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
     for name, _title, _key, area, _minimum, _scroll in DOCKS:
         window.addDockWidget(AREAS[area], docks[name])
         docks[name].show()
+    _size_docks(window, docks)
+
+
+def _size_docks(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
     window.layout().activate()  # resizeDocks needs the docks in place (a shown window's are not)
     window.resizeDocks([docks["plotsDock"]], [230], Qt.Orientation.Vertical)
     window.resizeDocks(
@@ -388,6 +392,7 @@ def reset_layout(window: QMainWindow, docks: Mapping[str, QDockWidget]) -> None:
     for name, dock in docks.items():
         if name not in named:
             _place_extra_dock(window, docks, dock)
+    _size_docks(window, docks)  # again, now that tab bars of the extra docks take their room
 
 
 def add_status_labels(window: QMainWindow) -> dict[str, QLabel]:

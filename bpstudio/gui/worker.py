@@ -25,7 +25,6 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from bpstudio.core.errors import BpstudioError, Cancelled
 from bpstudio.core.runner import SPEEDS, Runner
-from bpstudio.core.session import Session
 from bpstudio.gui.gc_guard import MainThreadCollector
 
 __all__ = ["SPEEDS", "FrameGate", "TrainingController", "TrainingWorker"]
@@ -112,7 +111,7 @@ class TrainingWorker(QObject):
 
         self._set_running(False)
         try:
-            session = Session.load(path, data_spec=data_spec, cancel=self._cancel.is_set)
+            snap = self.runner.open_file(path, data_spec=data_spec, cancel=self._cancel.is_set)
         except Cancelled:
             return
         except DataNotFound as exc:
@@ -124,7 +123,7 @@ class TrainingWorker(QObject):
         except Exception:  # noqa: BLE001
             self.open_failed.emit(path, "could not open it:\n" + traceback.format_exc(limit=3))
             return
-        self.session_ready.emit(self.runner.adopt(session))
+        self.session_ready.emit(snap)
 
     @Slot(str, str, object)
     def save_file(self, path: str, note: str, view: dict) -> None:
@@ -197,6 +196,17 @@ class TrainingWorker(QObject):
             self.failed.emit(str(exc))
             return
         self.snapshot_ready.emit(snap)
+
+    @Slot(object)
+    def use_points(self, points) -> None:
+        """Train on the user's own 2-D points (see Runner.use_points)."""
+        self._set_running(False)
+        try:
+            snap = self.runner.use_points(points)
+        except BpstudioError as exc:
+            self.failed.emit(str(exc))
+            return
+        self.session_ready.emit(snap)
 
     @Slot(object, object)
     def ask(self, question, future) -> None:
@@ -306,6 +316,7 @@ class TrainingController(QObject):
     _set_speed = Signal(object)
     _trace_input = Signal(object, int)
     _ask = Signal(object, object)
+    _use_points = Signal(object)
     _shutdown = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -332,6 +343,7 @@ class TrainingController(QObject):
             (self._set_speed, w.set_speed),
             (self._trace_input, w.trace_input),
             (self._ask, w.ask),
+            (self._use_points, w.use_points),
             (self._shutdown, w.shutdown),
         ):
             signal.connect(slot)
@@ -372,6 +384,9 @@ class TrainingController(QObject):
 
     def trace_input(self, x, label: int) -> None:
         self._trace_input.emit(x, int(label))
+
+    def use_points(self, points) -> None:
+        self._use_points.emit(points)
 
     def ask(self, question, timeout: float = 30.0):
         """Run ``question(session)`` in the training thread and wait for its answer.

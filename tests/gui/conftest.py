@@ -1,21 +1,8 @@
-"""GUI fixtures: every QThread a test starts must have stopped when the test ends, and no test
-reads or writes the user's real settings."""
+"""GUI fixtures: every QThread a test starts must have stopped when the test ends (settings are
+isolated for every test in tests/conftest.py)."""
 
 import pytest
-from PySide6.QtCore import QSettings, QThread
-
-
-@pytest.fixture(autouse=True)
-def settings_dir(tmp_path_factory, monkeypatch):
-    """Every test gets an empty settings store of its own, in a temporary folder: bpstudio's
-    (``BPSTUDIO_SETTINGS_DIR``) and any ``QSettings()`` made with Qt's default locations."""
-    folder = tmp_path_factory.mktemp("settings")
-    monkeypatch.setenv("BPSTUDIO_SETTINGS_DIR", str(folder))
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
-        for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-            QSettings.setPath(fmt, scope, str(folder))
-    return folder
+from PySide6.QtCore import QThread
 
 
 @pytest.fixture(autouse=True)

@@ -64,7 +64,7 @@ def test_play_trains_live_and_node_colours_follow_delta(window, qtbot):
     window.actions["actionPause"].trigger()
     qtbot.waitUntil(lambda: not window.snapshot.running, timeout=5000)
     snap = window.snapshot
-    assert len(window.plots.cost.raw) == snap.batches_done  # every batch's cost reached the plot
+    assert window.plots.cost.batches == snap.batches_done  # every batch's cost reached the plot
     # The colour of an output node in the rendered view is the colour map of its mean δ.
     delta = snap.trace.delta[2].mean(axis=0)
     j = int(np.argmax(np.abs(delta)))
@@ -112,7 +112,7 @@ def test_reset_restores_the_seeded_initial_weights(window, qtbot):
         window.actions["actionReset"].trigger()
     assert window.snapshot.batches_done == 0
     assert all(np.array_equal(a, b) for a, b in zip(window.snapshot.weights, expected.weights))
-    assert len(window.plots.cost.raw) == 0
+    assert window.plots.cost.batches == 0
 
 
 def _init_rng(seed):
@@ -150,7 +150,7 @@ def test_accuracy_plot_shows_every_epoch_of_a_run(qtbot):
     )
     records = win.snapshot.epoch_records
     assert win.plots.accuracy.epochs == records
-    x, y = win.plots.accuracy._val.getData()
+    x, y = win.plots.accuracy.validation_curve.getData()
     assert list(x) == [r.epoch for r in records]
     assert np.allclose(y, [100 * r.validation_accuracy for r in records])
     win.close()

@@ -195,10 +195,10 @@ def test_hover_text_shows_w_and_dc_dw(qtbot):
     win = open_window(qtbot, "digits")
     step_batch(qtbot, win)
     trace = win.snapshot.trace
-    text = win._tooltip(("weight", (3, 2, 5)))
+    text = win.hover_text(("weight", (3, 2, 5)))
     assert f"{trace.nabla_w[1][2, 5]:.5g}" in text and "∂C/∂w" in text
     assert "w^3_2,5" in text
-    text = win._tooltip(("neuron", (2, 4)))
+    text = win.hover_text(("neuron", (2, 4)))
     assert f"{trace.delta[1][:, 4].mean():.5g}" in text
     win.close()
 
