@@ -83,6 +83,7 @@ class Runner:
         self._costs_sent = 0
         self._last_snapshot = 0.0
         self._frame_cost = 0.0  # seconds of training time a frame costs (smoothed)
+        self._snapshot_seconds = 0.0  # how long the last snapshot took to make
         self._rate_mark = (0.0, 0)
         self._rate = 0.0
 
@@ -233,8 +234,10 @@ class Runner:
         return min(max(FRAME_SECONDS, paced), 1 / MIN_FPS)
 
     def report_frame_cost(self, seconds: float) -> None:
-        """Tell the runner how much training time the last frame cost (snapshot + drawing)."""
-        self._frame_cost += 0.2 * (max(seconds, 0.0) - self._frame_cost)
+        """Tell the runner how long training waited for the last frame to be drawn; with the
+        time its snapshot took, that is what the frame cost training (smoothed)."""
+        cost = max(seconds, 0.0) + self._snapshot_seconds
+        self._frame_cost += 0.2 * (cost - self._frame_cost)
 
     def tick(self) -> TickResult:
         """One slice of training while running; says what to draw."""
@@ -285,6 +288,7 @@ class Runner:
             running=self.running,
             examples_per_second=self._rate if self.running else 0.0,
         )
+        self._snapshot_seconds = time.perf_counter() - now  # part of what a frame costs
         self._serial += 1
         self._costs_sent = len(s.history.batch_costs)
         self._last_snapshot = now

@@ -65,6 +65,9 @@ class Snapshot:
         The window's settings kept with the run (selection, node quantity, …).
     points : tuple or None
         For two-input data: (train x, train labels, test x, test labels), read-only.
+    region_grid : array or None
+        For two-input networks: the outputs over the plane
+        (:func:`bpstudio.core.regions.region_grid`), computed in the training thread.
     """
 
     serial: int
@@ -95,6 +98,7 @@ class Snapshot:
     note: str = ""
     view: dict | None = None
     points: tuple | None = None
+    region_grid: np.ndarray | None = None
 
     @property
     def num_layers(self) -> int:
@@ -142,7 +146,17 @@ def take_snapshot(
         note=session.note,
         view=dict(session.view),
         points=_points(session) if session.data.input_size == 2 else None,
+        region_grid=_regions(session) if session.data.input_size == 2 else None,
     )
+
+
+def _regions(session) -> np.ndarray | None:
+    from bpstudio.core.regions import REGION_BOUNDS, REGION_N, region_grid
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        grid = region_grid(session.network, REGION_BOUNDS, REGION_N)
+    grid.setflags(write=False)
+    return grid
 
 
 def _points(session) -> tuple:

@@ -397,8 +397,8 @@ class MainWindow(QMainWindow):
         snap = self.snapshot
         if snap is not None:
             self.statusBar().showMessage(
-                f"Finished {snap.epochs_target} epochs (epoch 0 to {snap.epochs_target - 1}). "
-                "Raise Epochs to train on; stepping goes on as before.",
+                f"Finished: {epoch_text(snap.epoch, snap.epochs_target)}. Raise Epochs to train "
+                "on; stepping goes on as before.",
                 15000,
             )
 
@@ -481,7 +481,7 @@ class MainWindow(QMainWindow):
 
     def _render_status(self, snap: Snapshot) -> None:
         s = self.status
-        s["epochLabel"].setText(f"epoch {snap.epoch} of {snap.epochs_target}")
+        s["epochLabel"].setText(epoch_text(snap.epoch, snap.epochs_target))
         s["batchLabel"].setText(
             f"mini-batch {snap.batch_in_epoch} / {snap.batches_per_epoch}"
             + (f" · next: {snap.next_phase.title}" if snap.in_pass and snap.next_phase else "")
@@ -562,8 +562,23 @@ class MainWindow(QMainWindow):
             self._save_settings()
         self.controller.shutdown()
         super().closeEvent(event)
-        # Free this window's arrays now, not whenever the collector next runs (issue 11, #20).
-        QTimer.singleShot(0, gc.collect)
+        # Once Qt has deleted the window, free its Python side (and its arrays) at once, not
+        # whenever the collector next runs: the two sides hold each other in cycles.
+        self.destroyed.connect(_collect_soon)
+
+
+def _collect_soon(*_) -> None:
+    QTimer.singleShot(0, gc.collect)
+
+
+def epoch_text(epoch: int, target: int) -> str:
+    """Epochs are numbered from 0, as the book prints them ("Epoch 0" is the first)."""
+    if target == 0:
+        return "no epochs set to train"
+    last = f"epoch {target - 1}" if target > 1 else "epoch 0"
+    if epoch >= target:
+        return f"all {target} epochs done (0 to {target - 1})" if target > 1 else "epoch 0 done"
+    return f"epoch {epoch} (from 0; the last is {last})"
 
 
 def _dropped_session(event) -> str | None:
