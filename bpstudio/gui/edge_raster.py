@@ -335,6 +335,18 @@ class EdgeRasterItem(pg.GraphicsObject):
             return e - 1 if e > 0 else None
         return None
 
+    def edges_near_pixel(self, px: int, py: int, radius: int) -> np.ndarray | None:
+        """Edges drawn within ``radius`` device pixels of ``(px, py)`` (a square window), or
+        ``None`` when the ID image is not current (then nothing can be said)."""
+        if self._ids is None or not self.is_current():
+            return None
+        r, c = py - self._origin[1], px - self._origin[0]
+        window = self._ids[
+            max(0, r - radius) : max(0, r + radius + 1), max(0, c - radius) : max(0, c + radius + 1)
+        ]
+        found = np.unique(window)
+        return found[found > 0] - 1
+
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
         if self._layout is None:
             return QRectF()

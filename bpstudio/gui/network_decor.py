@@ -118,6 +118,30 @@ class LayerDecorations:
         return grid.width / 2 + 4 if grid is not None else 3 * float(lay.radius[l - 1]) + 4
 
 
+def phase_band(phase, L: int) -> tuple[int, int, str, str]:
+    """``(first, last, text, kind)`` of the band that shows what ``phase`` computed.
+
+    ``phase`` has ``kind`` and ``layer`` as :class:`bpstudio.core.trace.Phase`; ``L`` is the
+    number of layers. Feedforward bands every layer, input to output; BP1 layer L; BP2 its
+    layer; BP3/BP4 (``kind = "gradients"``) and the update every layer and weight.
+    """
+    l = phase.layer
+    span, kind = (1, L), "pass"
+    if phase.kind == "feedforward":
+        text = "→ forward: z^l, a^l for l = 2 … L"
+    elif phase.kind == "output_error":
+        span, text = (L, L), f"← backward: BP1, δ^{L}"
+    elif phase.kind == "backpropagate":
+        span, text = (l, l), f"← backward: BP2, δ^{l} from δ^{l + 1}"
+    elif phase.kind == "gradients":
+        text, kind = "BP3, BP4: ∂C/∂b^l and ∂C/∂w^l, l = 2 … L", "gradients"
+    elif phase.kind == "update":
+        text, kind = "update: w → w − (η/m) Σ ∂C/∂w, b → b − (η/m) Σ ∂C/∂b", "update"
+    else:
+        raise ValueError(f"unknown phase kind {phase.kind!r}")
+    return (*span, text, kind)
+
+
 class ColorBar(QWidget):
     """A horizontal colour bar with a title and the numbers at both ends and in the middle.
 

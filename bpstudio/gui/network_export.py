@@ -23,6 +23,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QColor, QImage
 
 from bpstudio.core.errors import ConfigError
 from bpstudio.gui.colors import BACKGROUND
@@ -34,6 +36,70 @@ INK = "#282828"
 FONT = "font-family:sans-serif;font-size:12px;fill:" + INK
 #: Colour stops of a colour bar's gradient in the SVG.
 BAR_STOPS = 17
+
+
+class NetworkDrawing:
+    """What :class:`~bpstudio.gui.network_view.NetworkView` has drawn, for the writers here
+    (a mixin of the view, which provides the layout, colours, items and bars it reads)."""
+
+    def drawing(self) -> dict:
+        """What is drawn now, for exporters (:mod:`bpstudio.gui.network_export`).
+
+        Returns
+        -------
+        dict
+            ``layout`` (:class:`NetworkLayout`); ``transform`` ``(sx, sy, dx, dy)`` from data
+            to :attr:`mouse_widget` pixels; ``origin`` ``(x, y)`` of that widget in this one;
+            ``edge_rgb`` ``(n_edges, 3)`` ``uint8`` on-screen edge colours; ``visible``
+            ``(n_edges,)`` bool (the edge filter); ``weights`` ``(n_edges,)``; ``front`` the
+            edges drawn in front (a focused neuron's) or ``None``; ``selected`` edge or
+            ``None``; ``node_rgb`` per layer ``(n_l, 3)`` ``uint8``; ``labels`` and ``band`` in
+            data coordinates (see :class:`LayerDecorations`); ``bars``: per colour bar
+            ``(title, lut, low, high, (x, y, w, h))`` in this widget's pixels.
+        """
+        table = self._colours.table[1:]
+        rgb = np.stack([(table >> s) & 255 for s in (16, 8, 0)], axis=1).astype(np.uint8)
+        nodes = []
+        for l, n in enumerate(self._layout.sizes, start=1):
+            if l in self._grids:
+                nodes.append(self._grids[l].colours()[:, :3])
+            else:
+                colours = [self._nodes.brush_color(l, j).getRgb()[:3] for j in range(n)]
+                nodes.append(np.array(colours, dtype=np.uint8).reshape(n, 3))
+        origin = self.mouse_widget.mapTo(self, QPoint(0, 0))
+        bars = []
+        for bar in (self._edge_bar, self._node_bar):
+            g = bar.geometry()
+            geometry = (g.x(), g.y(), g.width(), g.height())
+            bars.append((bar.title(), bar.lut(), bar.low(), bar.scale(), geometry))
+        return {
+            "layout": self._layout,
+            "transform": self._data_to_widget(),
+            "origin": (origin.x(), origin.y()),
+            "size": (self.width(), self.height()),
+            "edge_rgb": rgb,
+            "visible": self._colours.visible.copy(),
+            "weights": self._colours.weights.copy(),
+            "front": None if self._colours.focus is None else np.array(self._colours.focus),
+            "selected": self._overlay.selected(),
+            "node_rgb": nodes,
+            "labels": self._decorations.labels(),
+            "band": self._decorations.band(),
+            "bars": bars,
+        }
+
+    def render_scaled(self, scale: float) -> QImage:
+        """This widget rendered at ``scale`` times its pixel size, edges built at that scale."""
+        size = self.size()
+        image = QImage(
+            round(size.width() * scale), round(size.height() * scale), QImage.Format.Format_RGB32
+        )
+        image.setDevicePixelRatio(scale)
+        image.fill(QColor(*BACKGROUND))
+        with self._raster.scaled(scale):
+            self.render(image)
+        image.setDevicePixelRatio(1.0)
+        return image
 
 
 def _hex(rgb) -> str:

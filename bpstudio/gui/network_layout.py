@@ -330,7 +330,17 @@ def pick_neuron(layout: NetworkLayout, transform, px: float, py: float, toleranc
     return hit
 
 
-def pick_edge(layout: NetworkLayout, transform, px, py, tolerance, visible, front=(), on_top=None):
+def pick_edge(
+    layout: NetworkLayout,
+    transform,
+    px,
+    py,
+    tolerance,
+    visible,
+    front=(),
+    on_top=None,
+    candidates=None,
+):
     """The edge under a point, in pixel coordinates.
 
     Parameters
@@ -348,6 +358,9 @@ def pick_edge(layout: NetworkLayout, transform, px, py, tolerance, visible, fron
         Groups of edge numbers drawn in front (selected, focused), tried first, in order.
     on_top : int or None
         The edge that owns the pixel in the ID image, if known: taken when visible.
+    candidates : numpy.ndarray or None
+        If given, the only edges the nearest-edge search looks at (those drawn near the point,
+        from the ID image): a few instead of all 794,000 of [784, 1000, 10].
 
     Returns
     -------
@@ -368,7 +381,12 @@ def pick_edge(layout: NetworkLayout, transform, px, py, tolerance, visible, fron
         return int(on_top)
     if layout.n_edges == 0:
         return None
-    d = segment_distance(px, py, layout.segments * scale + shift)
-    d[~visible] = np.inf
-    e = int(np.argmin(d))
-    return e if d[e] <= tolerance else None
+    if candidates is None:
+        candidates = np.arange(layout.n_edges)
+    candidates = np.asarray(candidates, np.intp)
+    candidates = candidates[visible[candidates]]
+    if candidates.size == 0:
+        return None
+    d = segment_distance(px, py, layout.segments[candidates] * scale + shift)
+    i = int(np.argmin(d))
+    return int(candidates[i]) if d[i] <= tolerance else None

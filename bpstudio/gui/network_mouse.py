@@ -1,4 +1,8 @@
-"""Mouse interaction of the network view: click to select, hover to focus, tooltips.
+"""Mouse interaction of the network view: click to select, hover to focus, tooltips, picking.
+
+:class:`NetworkPicking` holds the view's picking and position methods (``neuron_at``,
+``edge_at``, ``neuron_widget_pos``, ...): a mixin of :class:`~bpstudio.gui.network_view.
+NetworkView`, which provides the graphics, layout, raster and colours they read.
 
 Hover picking is throttled: mouse moves only store the position, and a single-shot timer picks
 at most every ``HOVER_INTERVAL_MS``.
@@ -6,12 +10,18 @@ at most every ``HOVER_INTERVAL_MS``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
+from bpstudio.gui.network_layout import pick_edge, pick_neuron
+
 HOVER_INTERVAL_MS = 30
+#: Pick radius around edges and small nodes, in screen pixels.
+PICK_TOLERANCE_PX = 4.0
 
 
 class NetworkMouse(QObject):
@@ -93,3 +103,84 @@ class NetworkMouse(QObject):
             self._hovered = None
             self._view.set_focus_neuron(None)
         return super().eventFilter(watched, event)
+
+
+class NetworkPicking:
+    """Picking and positions of :class:`~bpstudio.gui.network_view.NetworkView` (a mixin).
+
+    Positions are in :attr:`NetworkView.mouse_widget` pixels; ``QPointF`` arguments are scene
+    coordinates.
+    """
+
+    def _pixel(self, pos: QPoint | QPointF) -> tuple[int, int]:
+        """Mouse-widget pixel of a ``QPoint`` (widget) or ``QPointF`` (scene) position."""
+        if isinstance(pos, QPointF):
+            p = self._graphics.viewportTransform().map(pos)
+            return math.floor(p.x() + 1e-6), math.floor(p.y() + 1e-6)
+        return pos.x(), pos.y()
+
+    def _data_to_widget(self):
+        """``(sx, sy, dx, dy)``: widget ``x = sx * x_data + dx`` (no rotation, as in a ViewBox)."""
+        self._box.updateMatrix()  # pyqtgraph defers it to the next paint after a range change
+        t = self._raster.sceneTransform() * self._graphics.viewportTransform()
+        return t.m11(), t.m22(), t.dx(), t.dy()
+
+    def neuron_at(self, pos: QPoint | QPointF) -> tuple[int, int] | None:
+        """Return ``(l, j)`` of the node (or input cell) under ``pos``, or ``None``.
+
+        ``QPoint`` is in :attr:`mouse_widget` pixels, ``QPointF`` in scene coordinates.
+        """
+        ix, iy = self._pixel(pos)
+        transform = self._data_to_widget()
+        return pick_neuron(self._layout, transform, ix + 0.5, iy + 0.5, PICK_TOLERANCE_PX)
+
+    def edge_at(self, scene_or_view_pos: QPoint | QPointF) -> tuple[int, int, int] | None:
+        """Return ``(l, j, k)`` of the edge under a position, or ``None``.
+
+        ``QPoint`` is in :attr:`mouse_widget` pixels, ``QPointF`` in scene coordinates. The edges
+        drawn in front (selected, focused) are tried first, then the edge that owns the pixel in
+        the ID image, then the nearest visible edge within ``PICK_TOLERANCE_PX``.
+        """
+        ix, iy = self._pixel(scene_or_view_pos)
+        dpr = self.mouse_widget.devicePixelRatioF()
+        dev_x, dev_y = math.floor(ix * dpr), math.floor(iy * dpr)
+        on_top = self._raster.edge_at_pixel(dev_x, dev_y)
+        near = self._raster.edges_near_pixel(dev_x, dev_y, math.ceil(PICK_TOLERANCE_PX * dpr) + 1)
+        selected = self._overlay.selected()
+        focus = self._colours.focus
+        front = ([] if selected is None else [[selected]]) + ([] if focus is None else [focus])
+        e = pick_edge(
+            self._layout,
+            self._data_to_widget(),
+            ix + 0.5,
+            iy + 0.5,
+            PICK_TOLERANCE_PX,
+            self._colours.visible,
+            front,
+            on_top,
+            near,
+        )
+        return None if e is None else self._layout.edge_ljk(e)
+
+    def edge_widget_pos(self, l: int, j: int, k: int, t: float = 0.5) -> QPoint:
+        """:attr:`mouse_widget` pixel at fraction ``t`` from neuron ``k`` (l - 1) to ``j`` (l)."""
+        x, y = self._layout.edge_point(self._layout.edge_id(l, j, k), t)
+        return self._widget_point(x, y)
+
+    def edge_visible_pos(self, l: int, j: int, k: int) -> QPoint | None:
+        """A point of edge ``w^l_jk`` where it is the edge drawn on top (so a click there picks
+        it), searching from t = 0.3 to 0.9 along it; ``None`` when other edges cover it all."""
+        for t in np.linspace(0.3, 0.9, 121):
+            pos = self.edge_widget_pos(l, j, k, float(t))
+            if self.neuron_at(pos) is None and self.edge_at(pos) == (l, j, k):
+                return pos
+        return None
+
+    def neuron_widget_pos(self, l: int, j: int) -> QPoint:
+        """:attr:`mouse_widget` pixel at the centre of neuron ``j`` of layer ``l``."""
+        x, y = self._layout.centres[l - 1][j]
+        return self._widget_point(float(x), float(y))
+
+    def _widget_point(self, x: float, y: float) -> QPoint:
+        sx, sy, dx, dy = self._data_to_widget()
+        return QPoint(math.floor(sx * x + dx), math.floor(sy * y + dy))

@@ -13,14 +13,13 @@ viewport of the inner ``pyqtgraph.GraphicsView``: that is the widget that receiv
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, Signal
-from PySide6.QtGui import QColor, QImage, QPalette, QPen
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtGui import QColor, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLayout, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import (
@@ -34,10 +33,12 @@ from bpstudio.gui.colors import (
     nice_ceiling,
 )
 from bpstudio.gui.edge_raster import EdgeColours, EdgeRasterItem
-from bpstudio.gui.network_decor import ColorBar, LayerDecorations
+from bpstudio.gui.network_decor import ColorBar, LayerDecorations, phase_band
+from bpstudio.gui.network_export import NetworkDrawing
 from bpstudio.gui.network_items import INK, CellGridItem, NodeItem, SelectedEdgeItem
-from bpstudio.gui.network_layout import NetworkLayout, make_layout, pick_edge, pick_neuron
-from bpstudio.gui.network_mouse import NetworkMouse
+from bpstudio.gui.network_layout import NetworkLayout, make_layout
+from bpstudio.gui.network_mouse import PICK_TOLERANCE_PX as PICK_TOLERANCE_PX  # re-exported
+from bpstudio.gui.network_mouse import NetworkMouse, NetworkPicking
 
 #: Live frames over which a held node colour scale keeps its peak (about a second).
 HOLD_FRAMES = 30
@@ -45,8 +46,6 @@ HOLD_FRAMES = 30
 CIRCLES_FROM_PX = 14.0
 #: Shown in an image input before there is an example to show.
 INPUT_PLACEHOLDER = "the input appears\nafter the first step"
-#: Pick radius around edges and small nodes, in screen pixels.
-PICK_TOLERANCE_PX = 4.0
 SELECTED_PEN = QPen(INK, 3.0)
 HOVER_PEN = QPen(QColor(230, 120, 0), 2.5)
 for _pen in (SELECTED_PEN, HOVER_PEN):
@@ -63,7 +62,7 @@ class _GraphicsView(pg.GraphicsView):
         self.painted.emit()
 
 
-class NetworkView(QWidget):
+class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
     """Layered drawing of the network with picking, focus, filtering and a colour bar."""
 
     weight_selected = Signal(int, int, int)
@@ -295,22 +294,8 @@ class NetworkView(QWidget):
         """
         if phase is None:
             self._decorations.highlight_layers(None)
-            return
-        L, l = len(self._layout.sizes), phase.layer
-        span, kind = (1, L), "pass"
-        if phase.kind == "feedforward":
-            text = "→ forward: z^l, a^l for l = 2 … L"
-        elif phase.kind == "output_error":
-            span, text = (L, L), f"← backward: BP1, δ^{L}"
-        elif phase.kind == "backpropagate":
-            span, text = (l, l), f"← backward: BP2, δ^{l} from δ^{l + 1}"
-        elif phase.kind == "gradients":
-            text, kind = "BP3, BP4: ∂C/∂b^l and ∂C/∂w^l, l = 2 … L", "gradients"
-        elif phase.kind == "update":
-            text, kind = "update: w → w − (η/m) Σ ∂C/∂w, b → b − (η/m) Σ ∂C/∂b", "update"
         else:
-            raise ValueError(f"unknown phase kind {phase.kind!r}")
-        self._decorations.highlight_layers(*span, text, kind)
+            self._decorations.highlight_layers(*phase_band(phase, len(self._layout.sizes)))
 
     def highlight(self) -> tuple[tuple[int, int, int, int], str] | None:
         """The highlight band as ``((x, y, width, height), text)`` in :attr:`mouse_widget`
@@ -405,77 +390,6 @@ class NetworkView(QWidget):
         self._colours.recolour()
         self._raster.set_front(edges)
 
-    # -- picking ------------------------------------------------------------------------------
-    def _pixel(self, pos: QPoint | QPointF) -> tuple[int, int]:
-        """Mouse-widget pixel of a ``QPoint`` (widget) or ``QPointF`` (scene) position."""
-        if isinstance(pos, QPointF):
-            p = self._graphics.viewportTransform().map(pos)
-            return math.floor(p.x() + 1e-6), math.floor(p.y() + 1e-6)
-        return pos.x(), pos.y()
-
-    def _data_to_widget(self):
-        """``(sx, sy, dx, dy)``: widget ``x = sx * x_data + dx`` (no rotation, as in a ViewBox)."""
-        self._box.updateMatrix()  # pyqtgraph defers it to the next paint after a range change
-        t = self._raster.sceneTransform() * self._graphics.viewportTransform()
-        return t.m11(), t.m22(), t.dx(), t.dy()
-
-    def neuron_at(self, pos: QPoint | QPointF) -> tuple[int, int] | None:
-        """Return ``(l, j)`` of the node (or input cell) under ``pos``, or ``None``.
-
-        ``QPoint`` is in :attr:`mouse_widget` pixels, ``QPointF`` in scene coordinates.
-        """
-        ix, iy = self._pixel(pos)
-        transform = self._data_to_widget()
-        return pick_neuron(self._layout, transform, ix + 0.5, iy + 0.5, PICK_TOLERANCE_PX)
-
-    def edge_at(self, scene_or_view_pos: QPoint | QPointF) -> tuple[int, int, int] | None:
-        """Return ``(l, j, k)`` of the edge under a position, or ``None``.
-
-        ``QPoint`` is in :attr:`mouse_widget` pixels, ``QPointF`` in scene coordinates. The edges
-        drawn in front (selected, focused) are tried first, then the edge that owns the pixel in
-        the ID image, then the nearest visible edge within ``PICK_TOLERANCE_PX``.
-        """
-        ix, iy = self._pixel(scene_or_view_pos)
-        dpr = self.mouse_widget.devicePixelRatioF()
-        on_top = self._raster.edge_at_pixel(math.floor(ix * dpr), math.floor(iy * dpr))
-        selected = self._overlay.selected()
-        focus = self._colours.focus
-        front = ([] if selected is None else [[selected]]) + ([] if focus is None else [focus])
-        e = pick_edge(
-            self._layout,
-            self._data_to_widget(),
-            ix + 0.5,
-            iy + 0.5,
-            PICK_TOLERANCE_PX,
-            self._colours.visible,
-            front,
-            on_top,
-        )
-        return None if e is None else self._layout.edge_ljk(e)
-
-    def edge_widget_pos(self, l: int, j: int, k: int, t: float = 0.5) -> QPoint:
-        """:attr:`mouse_widget` pixel at fraction ``t`` from neuron ``k`` (l - 1) to ``j`` (l)."""
-        x, y = self._layout.edge_point(self._layout.edge_id(l, j, k), t)
-        return self._widget_point(x, y)
-
-    def edge_visible_pos(self, l: int, j: int, k: int) -> QPoint | None:
-        """A point of edge ``w^l_jk`` where it is the edge drawn on top (so a click there picks
-        it), searching from t = 0.3 to 0.9 along it; ``None`` when other edges cover it all."""
-        for t in np.linspace(0.3, 0.9, 121):
-            pos = self.edge_widget_pos(l, j, k, float(t))
-            if self.neuron_at(pos) is None and self.edge_at(pos) == (l, j, k):
-                return pos
-        return None
-
-    def neuron_widget_pos(self, l: int, j: int) -> QPoint:
-        """:attr:`mouse_widget` pixel at the centre of neuron ``j`` of layer ``l``."""
-        x, y = self._layout.centres[l - 1][j]
-        return self._widget_point(float(x), float(y))
-
-    def _widget_point(self, x: float, y: float) -> QPoint:
-        sx, sy, dx, dy = self._data_to_widget()
-        return QPoint(math.floor(sx * x + dx), math.floor(sy * y + dy))
-
     def node_color(self, l: int, j: int) -> QColor:
         """The fill colour currently used for neuron ``j`` of layer ``l`` (or input cell ``j``)."""
         return (
@@ -487,65 +401,6 @@ class NetworkView(QWidget):
     def value_to_color(self, value: float) -> QColor:
         """The node colour of ``value`` on the current node scale."""
         return self._node_map.qcolor(value)
-
-    def drawing(self) -> dict:
-        """What is drawn now, for exporters (:mod:`bpstudio.gui.network_export`).
-
-        Returns
-        -------
-        dict
-            ``layout`` (:class:`NetworkLayout`); ``transform`` ``(sx, sy, dx, dy)`` from data
-            to :attr:`mouse_widget` pixels; ``origin`` ``(x, y)`` of that widget in this one;
-            ``edge_rgb`` ``(n_edges, 3)`` ``uint8`` on-screen edge colours; ``visible``
-            ``(n_edges,)`` bool (the edge filter); ``weights`` ``(n_edges,)``; ``front`` the
-            edges drawn in front (a focused neuron's) or ``None``; ``selected`` edge or
-            ``None``; ``node_rgb`` per layer ``(n_l, 3)`` ``uint8``; ``labels`` and ``band`` in
-            data coordinates (see :class:`LayerDecorations`); ``bars``: per colour bar
-            ``(title, lut, low, high, (x, y, w, h))`` in this widget's pixels.
-        """
-        table = self._colours.table[1:]
-        rgb = np.stack([(table >> s) & 255 for s in (16, 8, 0)], axis=1).astype(np.uint8)
-        nodes = []
-        for l, n in enumerate(self._layout.sizes, start=1):
-            if l in self._grids:
-                nodes.append(self._grids[l].colours()[:, :3])
-            else:
-                colours = [self._nodes.brush_color(l, j).getRgb()[:3] for j in range(n)]
-                nodes.append(np.array(colours, dtype=np.uint8).reshape(n, 3))
-        origin = self.mouse_widget.mapTo(self, QPoint(0, 0))
-        bars = []
-        for bar in (self._edge_bar, self._node_bar):
-            g = bar.geometry()
-            geometry = (g.x(), g.y(), g.width(), g.height())
-            bars.append((bar.title(), bar.lut(), bar.low(), bar.scale(), geometry))
-        return {
-            "layout": self._layout,
-            "transform": self._data_to_widget(),
-            "origin": (origin.x(), origin.y()),
-            "size": (self.width(), self.height()),
-            "edge_rgb": rgb,
-            "visible": self._colours.visible.copy(),
-            "weights": self._colours.weights.copy(),
-            "front": None if self._colours.focus is None else np.array(self._colours.focus),
-            "selected": self._overlay.selected(),
-            "node_rgb": nodes,
-            "labels": self._decorations.labels(),
-            "band": self._decorations.band(),
-            "bars": bars,
-        }
-
-    def render_scaled(self, scale: float) -> QImage:
-        """This widget rendered at ``scale`` times its pixel size, edges built at that scale."""
-        size = self.size()
-        image = QImage(
-            round(size.width() * scale), round(size.height() * scale), QImage.Format.Format_RGB32
-        )
-        image.setDevicePixelRatio(scale)
-        image.fill(QColor(*BACKGROUND))
-        with self._raster.scaled(scale):
-            self.render(image)
-        image.setDevicePixelRatio(1.0)
-        return image
 
     def raster_is_current(self) -> bool:
         """Whether the edge ID image matches the current view (no rebuild pending)."""

@@ -14,7 +14,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from bpstudio.gui.colors import BACKGROUND, DivergingMap
-from bpstudio.gui.network_layout import MAX_CIRCLES, make_layout
+from bpstudio.gui.network_layout import MAX_CIRCLES, make_layout, pick_edge
 from bpstudio.gui.network_view import NetworkView
 
 DEEP = [784, 300, 100, 10]
@@ -131,3 +131,20 @@ def test_zooming_in_reveals_circles(qtbot):
     assert np.abs(colour_at(view, image, centre) - want(values[1][j], 0.5)).max() <= 2
     # between four circles: the page, not a cell colour
     assert colour_at(view, image, corner).tolist() == list(BACKGROUND)
+
+
+def test_edge_picking_near_a_point_looks_only_at_the_edges_drawn_there(qtbot):
+    view = shown_view(qtbot, [784, 1000, 10])
+    lay, weights = view.drawing()["layout"], view.drawing()["weights"]
+    w3 = np.abs(weights[lay.offsets[1] :])
+    for e in np.argsort(w3)[-2:]:  # the strongest output edges: on top along their length
+        l, j, k = lay.edge_ljk(int(e) + int(lay.offsets[1]))
+        pos = view.edge_visible_pos(l, j, k)
+        assert pos is not None and view.edge_at(pos) == (l, j, k)
+    lay = make_layout([3, 2, 2])
+    transform = (10.0, 10.0, 0.0, 0.0)
+    x, y = lay.edge_point(lay.edge_id(3, 1, 0), 0.25)
+    visible = np.ones(lay.n_edges, bool)
+    assert pick_edge(lay, transform, 10 * x, 10 * y, 4.0, visible) == lay.edge_id(3, 1, 0)
+    others = np.array([lay.edge_id(2, 0, 0)])  # far away: nothing within the tolerance
+    assert pick_edge(lay, transform, 10 * x, 10 * y, 4.0, visible, candidates=others) is None
