@@ -425,8 +425,11 @@ class MainWindow(QMainWindow):
         self.view.set_weights(snap.weights)
         trace = snap.trace
         values, neutral = self._node_values(snap)
+        key = self.model.node_quantity
+        # σ′(z) ≥ 0 always, and a ≥ 0 for sigmoid and ReLU: those get a one-signed map.
+        signed = key in ("delta", "z") or (key == "a" and snap.activation in ("tanh", "linear"))
         self.view.set_node_values(
-            values, NODE_LABELS[self.model.node_quantity], neutral, hold=snap.running
+            values, NODE_LABELS[key], neutral, hold=snap.running, signed=signed
         )
         self.view.set_input_image(None if trace is None else trace.x[0])
         self._render_phase(snap)
@@ -464,13 +467,8 @@ class MainWindow(QMainWindow):
 
     def _render_phase(self, snap: Snapshot) -> None:
         trace = snap.trace
-        phase = trace.last_phase if (trace is not None and snap.in_pass) else None
-        if phase is None or phase.direction is None:
-            self.view.set_highlight_layer(None)
-        elif phase.kind == "feedforward":
-            self.view.set_highlight_layer(snap.num_layers, "forward")
-        else:
-            self.view.set_highlight_layer(phase.layer, "backward")
+        in_pass = trace is not None and snap.in_pass
+        self.view.set_phase(trace.last_phase if in_pass else None)
 
     def _render_saturation(self, snap: Snapshot) -> None:
         trace = snap.trace

@@ -19,6 +19,7 @@ from bpstudio.core.session import Session
 from bpstudio.gui import create_main_window
 from bpstudio.gui.colors import NEUTRAL_GREY
 from bpstudio.gui.equations import MIN_LINES
+from bpstudio.gui.numbers import format_number
 from tests.core import reference as ref
 from tests.gui.test_network_view import point_on_top, strongest
 
@@ -196,10 +197,10 @@ def test_hover_text_shows_w_and_dc_dw(qtbot):
     step_batch(qtbot, win)
     trace = win.snapshot.trace
     text = win.hover_text(("weight", (3, 2, 5)))
-    assert f"{trace.nabla_w[1][2, 5]:.5g}" in text and "∂C/∂w" in text
+    assert f"∂C/∂w = {format_number(trace.nabla_w[1][2, 5])}" in text
     assert "w^3_2,5" in text
     text = win.hover_text(("neuron", (2, 4)))
-    assert f"{trace.delta[1][:, 4].mean():.5g}" in text
+    assert f"δ = {format_number(trace.delta[1][:, 4].mean())}" in text
     win.close()
 
 
