@@ -19,9 +19,10 @@ from bpstudio.gui.colors import BACKGROUND, DivergingMap, edge_lut, nice_ceiling
 from bpstudio.gui.network_decor import ColorBar
 from bpstudio.gui.network_items import INK, OUTLINE
 
-#: Pixels between two heatmaps, and the least height a heatmap gets.
+#: Pixels between two heatmaps, and the least height (stacked) or width (side by side) of one.
 GAP = 6
 MIN_HEIGHT = 24
+MIN_WIDTH = 140
 
 
 class _Heatmaps(QWidget):
@@ -146,20 +147,32 @@ class MatrixView(QWidget):
         return self._images[i]
 
     def panel_rects(self) -> list[tuple[str, QRectF]]:
-        """``(title, rectangle)`` of each heatmap, ``w^2`` first, in :attr:`mouse_widget` pixels."""
+        """``(title, rectangle)`` of each heatmap, ``w^2`` first, in :attr:`mouse_widget` pixels.
+
+        Stacked top to bottom (heights shared by rows) in a tall widget, side by side (widths
+        shared by columns, at least :data:`MIN_WIDTH` each) in a wide one, such as a bottom dock.
+        """
         if not self._weights:
             return []
         widget = self._heatmaps
         title = widget.fontMetrics().height() + 2
-        rows = [w.shape[0] for w in self._weights]
-        free = widget.height() - len(rows) * (title + GAP)
-        heights = [max(MIN_HEIGHT, free * r / sum(rows)) for r in rows]
-        out, top = [], 0.0
-        for l, (w, h) in enumerate(zip(self._weights, heights, strict=True), start=2):
-            top += title
-            name = f"w^{l}: rows j = 0…{w.shape[0] - 1} (layer {l}), columns k = 0…{w.shape[1] - 1}"
-            out.append((name, QRectF(0.5, top, widget.width() - 1.0, h)))
-            top += h + GAP
+        width, height = widget.width() - 1.0, widget.height() - 1.0
+        n = len(self._weights)
+        if width > 1.5 * height:
+            cols = [w.shape[1] for w in self._weights]
+            widths = _shares(width - (n - 1) * GAP, cols, MIN_WIDTH)
+            lefts = np.concatenate([[0.0], np.cumsum(np.add(widths, GAP))])[:n]
+            rects = [QRectF(0.5 + x, title, w, height - title) for x, w in zip(lefts, widths)]
+        else:
+            rows = [w.shape[0] for w in self._weights]
+            heights = _shares(height - n * (title + GAP), rows, MIN_HEIGHT)
+            tops = title + np.concatenate([[0.0], np.cumsum(np.add(heights, title + GAP))])[:n]
+            rects = [QRectF(0.5, y, width, h) for y, h in zip(tops, heights)]
+        out = []
+        for l, (w, rect) in enumerate(zip(self._weights, rects, strict=True), start=2):
+            rows_, cols_ = w.shape
+            name = f"w^{l} ({rows_} × {cols_}): rows j (layer {l}), columns k (layer {l - 1})"
+            out.append((name, rect))
         return out
 
     def _cell_rect(self, l: int, j: int, k: int) -> QRectF:
@@ -222,6 +235,16 @@ class MatrixView(QWidget):
             return None
         l, j, k = hit
         return f"w^{l}_{j},{k} = {self._weights[l - 2][j, k]:.4g}\n(l = {l}, j = {j}, k = {k})"
+
+
+def _shares(total: float, weights, least: float) -> list[float]:
+    """Split ``total`` in proportion to ``weights``, each part at least ``least``."""
+    parts = np.maximum(least, total * np.asarray(weights, float) / max(1, sum(weights)))
+    fixed = parts == least
+    if fixed.any() and not fixed.all():  # shrink the others so that the parts still add up
+        rest = total - least * fixed.sum()
+        parts[~fixed] *= max(rest, 0.0) / parts[~fixed].sum()
+    return parts.tolist()
 
 
 def _at_least(rect: QRectF, size: float) -> QRectF:

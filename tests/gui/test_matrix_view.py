@@ -63,7 +63,7 @@ def screen_colour(view, pos: QPoint) -> np.ndarray:
 def test_it_has_its_object_name_and_one_heatmap_per_matrix(view):
     assert view.objectName() == "matrixView"
     titles = [t for t, _ in view.panel_rects()]
-    assert [t.split(":")[0] for t in titles] == ["w^2", "w^3"]
+    assert [t.split(":")[0] for t in titles] == ["w^2 (16 × 64)", "w^3 (10 × 16)"]
     assert view.image(0).width() == 64 and view.image(0).height() == 16  # columns k, rows j
     assert view.image(1).width() == 16 and view.image(1).height() == 10
 
@@ -113,3 +113,17 @@ def test_hover_text_names_the_weight(qtbot, view, model):
     pos = view.cell_pos(3, 1, 2)
     assert view.tooltip_at(pos).startswith(f"w^3_1,2 = {model.snapshot.weights[1][1, 2]:.4g}")
     QToolTip.hideText()
+
+
+def test_a_wide_view_puts_the_heatmaps_side_by_side(qtbot, view, model):
+    view.resize(1200, 220)
+    QApplication.processEvents()
+    (_, first), (_, second) = view.panel_rects()
+    assert first.right() < second.left() and second.width() >= 140
+    assert first.width() > second.width()  # 64 columns against 16
+    l, j, k = 3, 9, 15
+    got = screen_colour(view, view.cell_pos(l, j, k))
+    assert np.abs(got - expected_colour(model.snapshot, l, j, k)).max() <= 1
+    with qtbot.waitSignal(model.selection_changed):
+        qtbot.mouseClick(view.mouse_widget, Qt.MouseButton.LeftButton, pos=view.cell_pos(2, 15, 0))
+    assert model.selection == ("w", 2, 15, 0)
