@@ -32,19 +32,24 @@ def replay(saved, *, progress=None, cancel=None):
     Returns ``(session, first_cost_difference)``; the second is the first mini-batch whose
     cost differs from the saved history, or None.
     """
-    from bpstudio.core.session import Session
+    from bpstudio.core.session import Session, apply_own_example
 
     fresh = Session.from_spec(saved.spec, saved.data, evaluate=False)
     costs = saved.history.batch_costs.array()
     by_batch: dict[int, dict] = {}
     for change in saved.changes:
         by_batch.setdefault(change.batch, {})[change.name] = change.value
+    own: dict[int, list] = {}
+    for example in saved.own_examples:
+        own.setdefault(example.batch, []).append(example)
     first = None
     target = saved.batches_done
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for b in range(target):
             if b in by_batch:
                 fresh.set_hyperparameters(**by_batch[b])
+            for example in own.get(b, ()):
+                apply_own_example(fresh.network, example)
             result = fresh.step_batch()
             if first is None and result.cost != costs[b]:
                 first = b
@@ -54,9 +59,11 @@ def replay(saved, *, progress=None, cancel=None):
                 from bpstudio.core.errors import Cancelled
 
                 raise Cancelled("the replay was cancelled")
+        if target in by_batch:
+            fresh.set_hyperparameters(**by_batch[target])
+        for example in own.get(target, ()):
+            apply_own_example(fresh.network, example)
         if saved.in_pass:
-            if target in by_batch:
-                fresh.set_hyperparameters(**by_batch[target])
             for _ in range(saved._pass.done):
                 fresh.step_phase()
     return fresh, first

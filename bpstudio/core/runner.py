@@ -210,6 +210,11 @@ class Runner:
                 session.network.parameters[...] = old.network.parameters
         return self.adopt(session)
 
+    def train_input(self, x: np.ndarray, label: int) -> None:
+        """Pause, then one SGD step on one input of the user's (kept with the run)."""
+        self.pause()
+        self._require().train_on(x, label)
+
     def trace_input(self, x: np.ndarray, label: int) -> Snapshot:
         """A snapshot whose trace is backprop on one input of the user's, network unchanged."""
         s = self._require()

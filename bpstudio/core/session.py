@@ -95,6 +95,31 @@ class History:
     epoch_ends: list[int] = field(default_factory=list)
 
 
+class OwnExample(NamedTuple):
+    """One SGD step on a single example of the user's, made before mini-batch ``batch``."""
+
+    batch: int
+    x: np.ndarray  # (n_1,) float64
+    label: int
+    eta: float
+    activation: str
+    cost: str
+
+
+def apply_own_example(network: Network, example: OwnExample) -> float:
+    """Make the step ``example`` records on ``network`` (with its own η, σ and cost)."""
+    keep = network.activation, network.cost
+    network.activation, network.cost = get_activation(example.activation), get_cost(example.cost)
+    try:
+        x = example.x.astype(network.dtype).reshape(1, -1)
+        y = np.zeros((1, network.sizes[-1]), network.dtype)
+        y[0, example.label] = 1
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return network.train_batch(x, y, example.eta)
+    finally:
+        network.activation, network.cost = keep
+
+
 class BatchResult(NamedTuple):
     """What one completed mini-batch did."""
 
@@ -256,6 +281,7 @@ class Session:
             cost=self._cost.name,
         )
         self.changes: list[Change] = []
+        self.own_examples: list[OwnExample] = []
         init_seq, shuffle_seq = np.random.SeedSequence(self.seed).spawn(2)
         self.network = Network(
             self.sizes,
@@ -348,6 +374,26 @@ class Session:
             if value != current[name]:
                 self.changes.append(Change(first, name, value))
         self._apply_live(new)
+
+    def train_on(self, x, label: int) -> float:
+        """One SGD step on a single example of the user's (a drawn digit); returns its cost.
+
+        It is kept in :attr:`own_examples` with the values it used, so a replay of the run
+        makes the same step at the same place. Not allowed while a mini-batch is half done.
+        """
+        if self._pass is not None:
+            raise ConfigError("finish the mini-batch under way first (Step mini-batch)")
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        label = int(label)
+        if x.size != self.sizes[0] or not 0 <= label < self.sizes[-1]:
+            raise ConfigError(
+                f"an example for this network has {self.sizes[0]} inputs and a label from 0 to "
+                f"{self.sizes[-1] - 1}"
+            )
+        example = OwnExample(self.batches_done, x, label, self.eta, self.activation, self.cost)
+        cost = apply_own_example(self.network, example)
+        self.own_examples.append(example)
+        return cost
 
     def _apply_live(self, values: dict) -> None:
         if "eta" in values:

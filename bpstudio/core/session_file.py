@@ -144,6 +144,9 @@ def _manifest(session, arrays: dict) -> dict:
         },
         "shuffle_state": session._rng.bit_generator.state,
         "changes": [list(c) for c in session.changes],
+        "own_examples": [
+            {**e._asdict(), "x": e.x.tolist()} for e in session.own_examples
+        ],
         "history": {
             "epoch_ends": list(session.history.epoch_ends),
             "epochs": [r.__dict__ for r in session.history.epochs],
@@ -394,6 +397,7 @@ def _restore(session, m, path, params, costs, order, pos) -> None:
     except TypeError:
         raise _bad(path, "its epoch records are not valid") from None
     session.changes = [_change(c, path) for c in m["changes"]]
+    session.own_examples = [_own_example(e, path, session) for e in m.get("own_examples", [])]
     session.epoch = pos["epoch"]
     session.batch_in_epoch = pos["batch_in_epoch"]
     session.batches_done = pos["batches_done"]
@@ -416,6 +420,28 @@ def _change(c, path) -> Change:
         return Change(_int(c[0], path, "change's mini-batch"), c[1], check_live_value(c[1], c[2]))
     except BpstudioError:
         raise _bad(path, "its change log holds a value that is not valid") from None
+
+
+def _own_example(e, path, session):
+    from bpstudio.core.session import OwnExample
+
+    try:
+        x = np.array(e["x"], dtype=np.float64)
+        example = OwnExample(
+            _int(e["batch"], path, "example's mini-batch"),
+            x,
+            _int(e["label"], path, "example's label"),
+            check_live_value("eta", e["eta"]),
+            check_live_value("activation", e["activation"]),
+            check_live_value("cost", e["cost"]),
+        )
+    except (KeyError, TypeError, ValueError, BpstudioError):
+        raise _bad(path, "one of its own examples is not valid") from None
+    if x.shape != (session.sizes[0],) or not np.all(np.isfinite(x)):
+        raise _bad(path, "one of its own examples does not fit the network")
+    if example.label >= session.sizes[-1]:
+        raise _bad(path, "one of its own examples has a label the network does not have")
+    return example
 
 
 def _apply_current(session, current, path) -> None:

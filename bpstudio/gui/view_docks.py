@@ -59,6 +59,7 @@ def connect_view_panels(window, panels: dict) -> None:
     controller = window.controller
     canvas = panels["digitCanvasDock"]
     canvas.trace_requested.connect(controller.trace_input)
+    canvas.train_requested.connect(controller.train_input)
     regions = panels["decisionRegionsDock"]
 
     def current() -> Points:

@@ -197,6 +197,11 @@ class TrainingWorker(QObject):
             return
         self.snapshot_ready.emit(snap)
 
+    @Slot(object, int)
+    def train_input(self, x, label: int) -> None:
+        """One update on one input of the user's (a drawn digit), then a snapshot."""
+        self._guarded(lambda: self.runner.train_input(x, label))
+
     @Slot(object)
     def use_points(self, points) -> None:
         """Train on the user's own 2-D points (see Runner.use_points)."""
@@ -317,6 +322,7 @@ class TrainingController(QObject):
     _trace_input = Signal(object, int)
     _ask = Signal(object, object)
     _use_points = Signal(object)
+    _train_input = Signal(object, int)
     _shutdown = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -344,6 +350,7 @@ class TrainingController(QObject):
             (self._trace_input, w.trace_input),
             (self._ask, w.ask),
             (self._use_points, w.use_points),
+            (self._train_input, w.train_input),
             (self._shutdown, w.shutdown),
         ):
             signal.connect(slot)
@@ -387,6 +394,9 @@ class TrainingController(QObject):
 
     def use_points(self, points) -> None:
         self._use_points.emit(points)
+
+    def train_input(self, x, label: int) -> None:
+        self._train_input.emit(x, int(label))
 
     def ask(self, question, timeout: float = 30.0):
         """Run ``question(session)`` in the training thread and wait for its answer.

@@ -226,3 +226,23 @@ def test_every_bad_file_gets_a_one_line_message(good, tmp_path, kind):
         "newer version",
     ):
         assert main(["session", "info", str(path)]) == 2  # info reads the manifest only
+
+
+def test_steps_on_ones_own_examples_are_saved_and_replayed(tmp_path):
+    rng = np.random.default_rng(4)
+    s = _run(15)
+    s.train_on(rng.random(64), 3)
+    s.set_hyperparameters(eta=0.7)
+    s.train_on(rng.random(64), 8)
+    for _ in range(10):
+        s.step_batch()
+    s.train_on(rng.random(64), 1)
+    path = tmp_path / "own.bpsession"
+    s.save(path)
+    assert verify_session(path).ok
+    opened = Session.load(path)
+    assert [e.batch for e in opened.own_examples] == [15, 15, 25]
+    assert _same_bits(opened, s)
+    without = tmp_path / "without.bpsession"
+    _rewrite(path, without, manifest=lambda m: m["own_examples"].pop(1))
+    assert not verify_session(without).ok  # the replay needs them to reproduce the run

@@ -1,0 +1,96 @@
+"""The explaining views inside the real window: a drawn digit traced and trained on, points
+added in the plane, all through the worker that owns the session."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QPushButton
+
+from bpstudio.core.network import Network
+from bpstudio.gui import create_main_window
+
+TIMEOUT = 30_000
+
+
+def _open(qtbot, data):
+    win = create_main_window(data, epochs=1000)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.snapshot is not None, timeout=TIMEOUT)
+    return win
+
+
+def _network(snap) -> Network:
+    net = Network(snap.sizes, snap.activation, snap.cost)
+    net.weights = [np.array(w) for w in snap.weights]
+    net.biases = [np.array(b).reshape(-1, 1) for b in snap.biases]
+    return net
+
+
+def _drag(qtbot, widget, points):
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=QPoint(*points[0]))
+    for p in points[1:]:
+        qtbot.mouseMove(widget, QPoint(*p))
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=QPoint(*points[-1]))
+
+
+@pytest.fixture
+def digits_window(qtbot):
+    win = _open(qtbot, "digits")
+    win.docks["digitCanvasDock"].raise_()
+    yield win
+    win.discard_and_close()
+
+
+def test_a_drawn_digit_is_traced_by_backprop_and_trained_on(digits_window, qtbot):
+    win = digits_window
+    canvas = win.view_panels["digitCanvasDock"]
+    qtbot.waitUntil(canvas.isVisible)
+    _drag(qtbot, canvas.pad, [(140, 40 + 10 * i) for i in range(21)])  # a "1"
+    x = canvas.input_vector
+    assert x is not None and x.shape == (64,)
+    canvas.set_label(1)
+    before = win.snapshot
+    qtbot.mouseClick(canvas.findChild(QPushButton, "digitCanvasTrace"), Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: win.snapshot.trace is not None and win.snapshot.trace.x.shape[0] == 1,
+        timeout=TIMEOUT,
+    )
+    trace = win.snapshot.trace
+    assert np.allclose(trace.x[0], x)
+    nabla_b, nabla_w = _network(before).backprop(x.reshape(-1, 1), np.eye(10)[:, [1]])
+    for got, want in zip(trace.nabla_w, nabla_w):
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-15)
+    assert all(np.array_equal(a, b) for a, b in zip(win.snapshot.weights, before.weights))
+    # "Train on it": one update w → w − η ∂C_x/∂w, and the rest of the network as it was.
+    qtbot.mouseClick(canvas.findChild(QPushButton, "digitCanvasTrain"), Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: not np.array_equal(win.snapshot.weights[0], before.weights[0]), timeout=TIMEOUT
+    )
+    eta = before.eta
+    assert np.allclose(win.snapshot.weights[0], before.weights[0] - eta * nabla_w[0])
+    assert win.snapshot.batches_done == before.batches_done
+
+
+def test_a_click_in_the_plane_adds_a_point_the_next_mini_batches_use(qtbot):
+    win = _open(qtbot, "xor")
+    try:
+        win.docks["decisionRegionsDock"].raise_()
+        regions = win.view_panels["decisionRegionsDock"]
+        qtbot.waitUntil(regions.isVisible)
+        count = len(win.snapshot.points[0]) + len(win.snapshot.points[2])
+        where = regions.plane.data_to_pixel(0.31, 0.77).toPoint()
+        qtbot.mouseClick(regions.plane, Qt.MouseButton.LeftButton, pos=where)
+        qtbot.waitUntil(
+            lambda: len(win.snapshot.points[0]) + len(win.snapshot.points[2]) == count + 1,
+            timeout=TIMEOUT,
+        )
+        xy = np.vstack([win.snapshot.points[0], win.snapshot.points[2]])
+        assert np.min(np.abs(xy - [0.31, 0.77]).sum(axis=1)) < 0.02
+        assert win.snapshot.spec.data == "points"
+        win.controller.advance(5)
+        qtbot.waitUntil(lambda: win.snapshot.batches_done == 5, timeout=TIMEOUT)
+        assert win.snapshot.region_grid is not None
+    finally:
+        win.discard_and_close()
