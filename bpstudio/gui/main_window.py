@@ -33,6 +33,12 @@ from bpstudio.core.session_file import SUFFIX
 from bpstudio.core.snapshot import Snapshot
 from bpstudio.gui import settings
 from bpstudio.gui.controls import ControlsPanel, HyperparametersPanel
+from bpstudio.gui.data_picker import (
+    MnistDialog,
+    fill_data_combo,
+    needs_mnist_download,
+    remember_data_spec,
+)
 from bpstudio.gui.equations import EquationsPanel
 from bpstudio.gui.inspector import InspectorPanel
 from bpstudio.gui.model import ViewModel
@@ -160,6 +166,8 @@ class MainWindow(QMainWindow):
         self.view_panels = add_view_docks(self, self.model, self.docks)
         add_toolbar_and_menus(self, self.actions, self.docks, lambda p: self.files.open(p))
         self.status = add_status_labels(self)
+        fill_data_combo(self.hyper.fields["data"])
+        self._mnist_dialog: MnistDialog | None = None
 
     def _connect(self) -> None:
         w = self.controller.worker
@@ -253,6 +261,11 @@ class MainWindow(QMainWindow):
         except BpstudioError as exc:
             self.show_message("Network and hyperparameters", str(exc), QMessageBox.Icon.Warning)
             return
+        if needs_mnist_download(spec.data):  # offer the download, or a folder that has it
+            self._mnist_dialog = MnistDialog(self)
+            self._mnist_dialog.chosen.connect(self._on_mnist_chosen)
+            self._mnist_dialog.open()
+            return
         snap = self.snapshot
         if snap is not None and snap.batches_done > 0:
             if not self.confirm(
@@ -262,6 +275,10 @@ class MainWindow(QMainWindow):
         self.spec = spec
         self.statusBar().showMessage(f"Loading {spec.data}…")
         self.controller.build(spec)
+
+    def _on_mnist_chosen(self, spec: str) -> None:
+        fill_data_combo(self.hyper.fields["data"], spec)
+        self._on_rebuild()
 
     def _on_saturation(self, on: bool) -> None:
         self.show_saturation = on
@@ -328,6 +345,8 @@ class MainWindow(QMainWindow):
             "activation": snap.activation, "cost": snap.cost,
         })
         self.statusBar().showMessage(f"{snap.data_name}: network {list(snap.sizes)}", 5000)
+        remember_data_spec(snap.spec.data)  # what was typed stays in the list
+        fill_data_combo(self.hyper.fields["data"], snap.spec.data)
         opened = self.files._opening is not None
         self.files.session_loaded(snap)
         self.note.blockSignals(True)
@@ -555,6 +574,8 @@ class MainWindow(QMainWindow):
             self._idle_dispatcher = None
         if self.why_fast is not None:
             self.why_fast.close()
+        if self._mnist_dialog is not None:
+            self._mnist_dialog.stop()
         if not self._closed:
             self._closed = True
             self._save_settings()

@@ -6,7 +6,7 @@ import weakref
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 
 from bpstudio.cli import main
 from bpstudio.core.errors import Cancelled
@@ -148,3 +148,15 @@ def test_bpstudio_file_opens_the_app_on_it(monkeypatch, tmp_path):
     )
     path = str(tmp_path / "x.bpsession")
     assert main([path]) == 0 and seen["file"] == path
+
+
+def test_choosing_mnist_offline_offers_the_download_and_a_folder(
+    window, qtbot, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("BPSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    window.hyper.data.setCurrentText("mnist")
+    window.actions["actionRebuild"].trigger()
+    dialog = window.findChild(QDialog, "mnistDialog")
+    qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
+    assert window.snapshot.spec.data == "digits"  # nothing was rebuilt yet
+    dialog.reject()
