@@ -338,3 +338,107 @@ _SEQUENTIAL_LUT = sequential_lut()
 _SEQUENTIAL_LUT.setflags(write=False)
 _SEQUENTIAL_LUT32 = pack_rgb32(_SEQUENTIAL_LUT)
 _SEQUENTIAL_LUT32.setflags(write=False)
+
+
+#: The background as a packed ``0xFFRRGGBB`` colour (entry 0 of an edge colour table).
+BG32 = int(pack_rgb32(np.array([[*BACKGROUND, 255]], dtype=np.uint8))[0])
+
+
+class EdgeColours:
+    """Per-frame colour of every edge, with optional strongest-fraction filter and focus.
+
+    Only the edges the screen shows need a colour each frame: of the 794,000 edges of
+    [784, 1000, 10] about 6,000 own a pixel of the ID image. :meth:`set_shown` names them (the
+    raster does, after every build); :attr:`table` is kept current for those, the focused
+    edges and, before the first :meth:`set_shown`, for all. :meth:`full_table` colours all.
+
+    Parameters
+    ----------
+    n_edges : int
+        Number of weights.
+
+    Attributes
+    ----------
+    weights : numpy.ndarray
+        ``(n_edges,)`` copy of the latest weights (global edge order).
+    table : numpy.ndarray
+        ``(n_edges + 1,)`` packed ``0xFFRRGGBB`` colours; entry 0 is the background.
+    visible : numpy.ndarray
+        ``(n_edges,)`` bool: not hidden by the filter.
+    map : DivergingMap
+        The edge colours on the current scale.
+    """
+
+    def __init__(self, n_edges: int) -> None:
+        self.n_edges = n_edges
+        self.weights = np.zeros(n_edges)
+        self.table = np.full(n_edges + 1, BG32, dtype=np.uint32)
+        self.visible = np.ones(n_edges, dtype=bool)
+        self.map = DivergingMap(1.0, edge_lut())
+        self._faded32 = pack_rgb32(blend(self.map.lut, FADE_KEEP))
+        self.fraction: float | None = None
+        self.focus: np.ndarray | None = None
+        self.shown: np.ndarray | None = None
+        self.has_weights = False
+
+    def set_weights(self, flat) -> None:
+        """Copy the weights, rescale and recolour.
+
+        ``flat`` is ``(n_edges,)`` in global order, or the sequence of matrices ``w^l`` whose
+        concatenated ``ravel()`` is that (copied straight in, without a concatenated copy).
+        """
+        if isinstance(flat, np.ndarray):
+            np.copyto(self.weights, flat)
+        else:
+            start = 0
+            for w in flat:
+                stop = start + np.size(w)
+                np.copyto(self.weights[start:stop], np.ravel(w))
+                start = stop
+        self.has_weights = True
+        self.map = self.map.rescaled(nice_ceiling(robust_scale(self.weights)))
+        self.recolour()
+
+    def set_shown(self, edges: np.ndarray | None) -> None:
+        """Keep :attr:`table` current for these global edge numbers only (``None``: all)."""
+        self.shown = None if edges is None else np.asarray(edges, np.intp)
+        self.recolour()
+
+    def recolour(self) -> None:
+        """Rebuild :attr:`table` (for the shown edges) from the weights, filter and focus."""
+        if self.fraction is None:
+            self.visible.fill(True)
+        else:
+            magnitude = np.abs(self.weights)
+            kth = self.n_edges - max(1, int(round(self.fraction * self.n_edges)))
+            threshold = np.partition(magnitude, kth)[kth]
+            np.greater_equal(magnitude, threshold, out=self.visible)
+        edges = self.shown
+        if edges is not None and self.focus is not None:
+            edges = np.union1d(edges, self.focus)
+        self._colour(self.table, edges)
+
+    def full_table(self) -> np.ndarray:
+        """A fresh ``(n_edges + 1,)`` table with every edge coloured (for exports)."""
+        table = np.full(self.n_edges + 1, BG32, dtype=np.uint32)
+        self._colour(table, None)
+        return table
+
+    def _colour(self, table: np.ndarray, edges: np.ndarray | None) -> None:
+        weights = self.weights if edges is None else self.weights[edges]
+        lut = self.map.lut32 if self.focus is None else self._faded32
+        colours = lut[self.map.index(weights)]
+        if self.focus is not None:
+            focus = np.zeros(self.n_edges, bool)
+            focus[self.focus] = True
+            strong = focus if edges is None else focus[edges]
+            colours[strong] = self.map.lut32[self.map.index(weights[strong])]
+        colours[~(self.visible if edges is None else self.visible[edges])] = BG32
+        if edges is None:
+            table[1:] = colours
+        else:
+            table[1 + edges] = colours
+
+    def colour_of(self, e: int) -> np.ndarray:
+        """``(4,)`` ``uint8`` colour of edge ``e`` at full strength (the selected edge)."""
+        return self.map.lut[int(self.map.index(self.weights[e : e + 1])[0])]

@@ -29,20 +29,12 @@ from PySide6.QtCore import QPointF, QRectF, QTimer
 from PySide6.QtGui import QImage, QTransform
 
 from bpstudio.gui.colors import (
-    BACKGROUND,
-    FADE_KEEP,
-    DivergingMap,
-    blend,
-    edge_lut,
-    nice_ceiling,
-    pack_rgb32,
-    robust_scale,
+    EdgeColours,
 )
 from bpstudio.gui.network_layout import NetworkLayout
 
 #: Milliseconds of quiet after a view change before the ID image is rebuilt.
 REBUILD_DELAY_MS = 50
-BG32 = int(pack_rgb32(np.array([[*BACKGROUND, 255]], dtype=np.uint8))[0])
 
 
 def line_thickness(n_edges: int) -> int:
@@ -129,79 +121,6 @@ def _draw_span(id_t: np.ndarray, span: Span) -> None:
             y += inc
 
 
-class EdgeColours:
-    """Per-frame colour of every edge, with optional strongest-fraction filter and focus.
-
-    Parameters
-    ----------
-    n_edges : int
-        Number of weights.
-
-    Attributes
-    ----------
-    weights : numpy.ndarray
-        ``(n_edges,)`` copy of the latest weights (global edge order).
-    bins : numpy.ndarray
-        ``(n_edges,)`` LUT bin of each weight on the current scale.
-    table : numpy.ndarray
-        ``(n_edges + 1,)`` packed ``0xFFRRGGBB`` colours; entry 0 is the background.
-    visible : numpy.ndarray
-        ``(n_edges,)`` bool: not hidden by the filter.
-    """
-
-    def __init__(self, n_edges: int) -> None:
-        self.n_edges = n_edges
-        self.weights = np.zeros(n_edges)
-        self.bins = np.full(n_edges, DivergingMap(1.0).index([0.0])[0], dtype=np.intp)
-        self.table = np.full(n_edges + 1, BG32, dtype=np.uint32)
-        self.visible = np.ones(n_edges, dtype=bool)
-        self.map = DivergingMap(1.0, edge_lut())
-        self._faded32 = pack_rgb32(blend(self.map.lut, FADE_KEEP))
-        self._work = np.empty(n_edges)
-        self._work32 = np.empty(n_edges, np.float32)  # bins need no more: halves the traffic
-        self._abs = np.empty(n_edges)
-        self.fraction: float | None = None
-        self.focus: np.ndarray | None = None
-        self.has_weights = False
-
-    def set_weights(self, flat) -> None:
-        """Copy the weights, rescale and recolour.
-
-        ``flat`` is ``(n_edges,)`` in global order, or the sequence of matrices ``w^l`` whose
-        concatenated ``ravel()`` is that (copied straight in, without a concatenated copy).
-        """
-        if isinstance(flat, np.ndarray):
-            np.copyto(self.weights, flat)
-        else:
-            start = 0
-            for w in flat:
-                stop = start + np.size(w)
-                np.copyto(self.weights[start:stop], np.ravel(w))
-                start = stop
-        self.has_weights = True
-        self.map = self.map.rescaled(nice_ceiling(robust_scale(self.weights)))
-        self.map.index(self.weights, out=self.bins, work=self._work32)
-        self.recolour()
-
-    def recolour(self) -> None:
-        """Rebuild :attr:`table` from the bins, the filter and the focus."""
-        out = self.table[1:]
-        if self.focus is None:
-            np.take(self.map.lut32, self.bins, out=out)
-        else:
-            np.take(self._faded32, self.bins, out=out)
-            out[self.focus] = self.map.lut32[self.bins[self.focus]]
-        if self.fraction is None:
-            self.visible.fill(True)
-            return
-        np.abs(self.weights, out=self._abs)
-        kth = self.n_edges - max(1, int(round(self.fraction * self.n_edges)))
-        np.copyto(self._work, self._abs)
-        self._work.partition(kth)
-        np.greater_equal(self._abs, self._work[kth], out=self.visible)
-        out[~self.visible] = BG32
-
-
 class EdgeRasterItem(pg.GraphicsObject):
     """Graphics item that paints every edge from the ID image (see the module docstring).
 
@@ -212,7 +131,8 @@ class EdgeRasterItem(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
         self._layout: NetworkLayout | None = None
-        self._table = np.full(1, BG32, dtype=np.uint32)
+        self._colours: EdgeColours | None = None
+        self._base_shown: np.ndarray | None = None  # edges owning a pixel of the base image
         self._magnitude: np.ndarray | None = None
         self._base: np.ndarray | None = None  # ID image of all edges (compact region)
         self._ids: np.ndarray | None = None  # the same with the front edges stamped on top
@@ -231,10 +151,11 @@ class EdgeRasterItem(pg.GraphicsObject):
         self._timer.timeout.connect(self._on_rebuild_timer)
 
     # -- state ---------------------------------------------------------------------------
-    def set_layout(self, layout: NetworkLayout, table: np.ndarray) -> None:
-        """Use a new geometry and its colour table (updated in place by :class:`EdgeColours`)."""
+    def set_layout(self, layout: NetworkLayout, colours: EdgeColours) -> None:
+        """Use a new geometry and its :class:`EdgeColours` (told which edges are shown)."""
         self.prepareGeometryChange()
-        self._layout, self._table, self._magnitude = layout, table, None
+        self._layout, self._colours, self._magnitude = layout, colours, None
+        self._base_shown = None
         self._base = self._ids = self._buf = self._qimage = self._built = self._front = None
         self._dirty = True
         self.update()
@@ -259,11 +180,22 @@ class EdgeRasterItem(pg.GraphicsObject):
     def _stamp_front(self) -> None:
         if self._front is None or self._front.size == 0 or self._base.size == 0:
             self._ids = self._base
-            return
-        (c0, r0), (h, w) = self._origin, self._base.shape
-        shifted = self._built[0] * QTransform.fromTranslate(-c0, -r0)
-        front = rasterise_spans(self._device_spans(shifted, self._front), w, h)
-        self._ids = np.where(front > 0, front, self._base)
+        else:
+            (c0, r0), (h, w) = self._origin, self._base.shape
+            shifted = self._built[0] * QTransform.fromTranslate(-c0, -r0)
+            front = rasterise_spans(self._device_spans(shifted, self._front), w, h)
+            self._ids = np.where(front > 0, front, self._base)
+        self._tell_shown()
+
+    def _tell_shown(self) -> None:
+        """Let the colours be computed for the edges in the ID image only (a few thousand)."""
+        if self._base_shown is None:
+            n = self._layout.n_edges
+            self._base_shown = np.flatnonzero(np.bincount(self._base.ravel(), minlength=n + 1)[1:])
+        shown = self._base_shown
+        if self._front is not None and self._front.size:
+            shown = np.union1d(shown, self._front)
+        self._colours.set_shown(shown)
 
     def colours_changed(self) -> None:
         """The colour table changed: gather again at the next paint."""
@@ -279,6 +211,7 @@ class EdgeRasterItem(pg.GraphicsObject):
         """Within the ``with`` block, paint from an ID image built at ``scale`` times the
         view's pixel density (an export at 2x gets 2x crisp edges); the screen's image after."""
         saved = (self._base, self._ids, self._buf, self._qimage, self._origin, self._built)
+        shown = self._base_shown
         self._pixel_scale = float(scale)
         try:
             self.rebuild_now()
@@ -286,6 +219,9 @@ class EdgeRasterItem(pg.GraphicsObject):
         finally:
             self._pixel_scale = 1.0
             self._base, self._ids, self._buf, self._qimage, self._origin, self._built = saved
+            self._base_shown = shown
+            if self._base is not None:
+                self._tell_shown()
             self._dirty = True
             self.update()
 
@@ -376,6 +312,7 @@ class EdgeRasterItem(pg.GraphicsObject):
         else:
             self._base, self._origin = np.zeros((0, 0), np.intp), (0, 0)
         self._built = (transform, width, height)
+        self._base_shown = None
         self._stamp_front()
         self._buf = np.empty(self._ids.shape, dtype=np.uint32)
         h, w = self._buf.shape
@@ -436,7 +373,7 @@ class EdgeRasterItem(pg.GraphicsObject):
         if self._qimage is None:
             return
         if self._dirty:
-            np.take(self._table, self._ids, out=self._buf, mode="clip")
+            np.take(self._colours.table, self._ids, out=self._buf, mode="clip")
             self._dirty = False
         built_inverse, _ = self._built[0].inverted()
         painter.save()

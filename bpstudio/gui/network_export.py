@@ -57,7 +57,7 @@ class NetworkDrawing:
             data coordinates (see :class:`LayerDecorations`); ``bars``: per colour bar
             ``(title, lut, low, high, (x, y, w, h))`` in this widget's pixels.
         """
-        table = self._colours.table[1:]
+        table = self._colours.full_table()[1:]
         rgb = np.stack([(table >> s) & 255 for s in (16, 8, 0)], axis=1).astype(np.uint8)
         nodes = []
         for l, n in enumerate(self._layout.sizes, start=1):

@@ -309,7 +309,7 @@ class SelectedEdgeItem(pg.GraphicsObject):
         self._bounds = QRectF()
 
     def set_layout(self, layout, colours) -> None:
-        """Use a new geometry and its :class:`~bpstudio.gui.edge_raster.EdgeColours`."""
+        """Use a new geometry and its :class:`~bpstudio.gui.colors.EdgeColours`."""
         self.prepareGeometryChange()
         self.colours, self._segments = colours, layout.segments
         left, top, right, bottom = layout.bounds()
@@ -338,6 +338,6 @@ class SelectedEdgeItem(pg.GraphicsObject):
         painter.drawLine(line)
         painter.setPen(_cosmetic_pen(QColor(255, 255, 255), 3.5))
         painter.drawLine(line)
-        rgb = self.colours.map.lut[self.colours.bins[self._selected], :3]
+        rgb = self.colours.colour_of(self._selected)[:3]
         painter.setPen(_cosmetic_pen(QColor(*(int(c) for c in rgb)), 2.5))
         painter.drawLine(line)

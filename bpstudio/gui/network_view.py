@@ -26,13 +26,14 @@ from bpstudio.gui.colors import (
     BACKGROUND,
     NEUTRAL_GREY,
     DivergingMap,
+    EdgeColours,
     SequentialMap,
     diverging_lut,
     edge_lut,
     grey_rgb,
     nice_ceiling,
 )
-from bpstudio.gui.edge_raster import EdgeColours, EdgeRasterItem
+from bpstudio.gui.edge_raster import EdgeRasterItem
 from bpstudio.gui.network_decor import ColorBar, LayerDecorations, phase_band
 from bpstudio.gui.network_export import NetworkDrawing
 from bpstudio.gui.network_items import INK, CellGridItem, NodeItem, SelectedEdgeItem
@@ -131,7 +132,7 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         lay = make_layout(sizes, image_shape)
         self._layout = lay
         self._colours = EdgeColours(lay.n_edges)
-        self._raster.set_layout(lay, self._colours.table)
+        self._raster.set_layout(lay, self._colours)
         self._overlay.set_layout(lay, self._colours)
         self._nodes.set_layout(lay)
         self._make_grids(lay)
