@@ -335,11 +335,32 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
     def fit(self) -> None:
         """Fit the whole network, its labels and the arrow in view."""
         left, top, right, bottom = self._layout.bounds()
-        margin = 16.0  # room for the layer labels, which keep their size in pixels
+        margin = self._label_margin(left, top, right, bottom)
         rect = QRectF(left - margin, top - 12, right - left + 2 * margin, bottom - top + 22)
         self._box.setRange(rect, padding=0)
         if self._colours.has_weights:
             self._raster.set_draw_order(np.abs(self._colours.weights))
+
+    def _label_margin(self, left: float, top: float, right: float, bottom: float) -> float:
+        """Data units to add at each side so that the end labels (a fixed size in pixels)
+        fit in the view, however narrow it is."""
+        labels = self._decorations.labels()
+        fm = self.fontMetrics()
+        ends = [(labels[0][1], labels[0][0]), (labels[-1][1], labels[-1][0])]
+        width = max(self._graphics.viewport().width(), 50)
+        height = max(self._graphics.viewport().height(), 50)
+        margin = 16.0
+        for _ in range(3):  # the pixels per data unit depend on the margin: settle it
+            scale = min(width / (right - left + 2 * margin), height / (bottom - top + 22))
+            need = [
+                max(0.0, left - (x - (fm.horizontalAdvance(text) / 2 + 6) / scale))
+                for x, text in ends[:1]
+            ] + [
+                max(0.0, x + (fm.horizontalAdvance(text) / 2 + 6) / scale - right)
+                for x, text in ends[1:]
+            ]
+            margin = max(16.0, *need)
+        return margin
 
     # -- selection and focus ----------------------------------------------------------------
     def select_weight(self, l: int, j: int, k: int) -> None:

@@ -456,3 +456,17 @@ def test_rasteriser_draws_lines_and_later_edges_win():
     steep = Span(0.0, 4.0, np.zeros(1), np.zeros(1), np.array([3.0]), np.array([7]))
     rows = np.flatnonzero((rasterise_spans([steep], 4, 12) == 7).any(axis=1))
     assert rows.tolist() == list(range(12))  # steep lines stay connected (several rows per column)
+
+
+@pytest.mark.parametrize("width", [420, 1000])
+def test_the_end_labels_fit_in_a_narrow_view(make_view, qtbot, width):
+    view, _ = make_view([64, 16, 10], (8, 8))
+    view.resize(width, 500)
+    view.fit()
+    settle(qtbot, view)
+    d = view.drawing()
+    sx, _, dx, _ = d["transform"]
+    fm = view.fontMetrics()
+    for text, x, _ in (d["labels"][0], d["labels"][-1]):
+        half = fm.horizontalAdvance(text) / 2
+        assert sx * x + dx - half >= 0 and sx * x + dx + half <= view.mouse_widget.width()
