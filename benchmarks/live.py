@@ -24,16 +24,17 @@ Live at 30 frames a second
     (``TrainingController.ask``) while training is paused, and removes it afterwards; neither
     the class nor any core code is changed.
 
-How it measures. Every measurement runs from one epoch boundary to the first boundary at least
-S seconds later, so each holds whole epochs and the same share of end-of-epoch evaluation;
-examples come from ``examples_seen`` (the session's for headless, the snapshots' for live).
+How it measures. Every measurement resets its session (the weights start again from the seed)
+and runs from there, the start of an epoch, to the first epoch boundary at least S seconds
+later, so each holds whole epochs and the same share of end-of-epoch evaluation, and the
+history every frame copies stays as short as a real run's; examples come from
+``examples_seen`` (the session's for headless; for live, the snapshots' from the first one
+after Play to the one that brings the boundary, timed as they arrive).
 Measurements alternate: headless, live, headless, live at 30 f/s, headless, ... (2R + 1
 headless ones for R rounds of each live kind), because this machine's speed drifts by 10-20%
 within a minute; each live measurement is divided by the mean of the two headless ones either
 side of it, and the figure is the median of those R ratios. BLAS is pinned to one thread for
-the whole process, as a run pins it (``RunSpec.blas_threads`` = 1). Sessions are reset when
-they pass ``RESET_EPOCHS`` epochs, so the digits' short epochs do not grow the history every
-frame copies far beyond what a real run holds.
+the whole process, as a run pins it (``RunSpec.blas_threads`` = 1).
 
 Target: live >= 90% of headless with >= 15 frames a second, at every size. The verdict takes the
 typical frame rate while training runs (1 / the median interval between frames): no frames come
@@ -57,8 +58,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 WINDOW_SIZE = (1500, 900)
-#: Reset both sessions once they have trained this many epochs (see the module docstring).
-RESET_EPOCHS = 100
 TARGET_RATIO, TARGET_FPS = 0.90, 15.0
 #: name -> (title, the RunSpec fields that differ from the defaults)
 CASES = {
@@ -75,7 +74,7 @@ CASES = {
 
 
 # -- headless -------------------------------------------------------------------------------------
-def _train_to_epoch_end(session, not_before: float = 0.0) -> None:
+def _train_to_epoch_end(session, not_before: float) -> None:
     """Train until an epoch ends at or after ``perf_counter() == not_before``."""
     from bpstudio.core.runner import SLICE_SECONDS
 
@@ -89,9 +88,7 @@ def _train_to_epoch_end(session, not_before: float = 0.0) -> None:
 
 def headless_rate(session, seconds: float) -> float:
     """Examples per second of the session's own loop in this thread, over whole epochs."""
-    if session.epoch >= RESET_EPOCHS:
-        session.reset()
-    _train_to_epoch_end(session)
+    session.reset()  # at the start of an epoch
     seen, t0 = session.examples_seen, time.perf_counter()
     _train_to_epoch_end(session, t0 + seconds)
     return (session.examples_seen - seen) / (time.perf_counter() - t0)
@@ -134,20 +131,19 @@ def live_rate(window, seconds: float) -> tuple[float, float, float]:
 
     from bpstudio.gui.scripted import wait_for
 
-    if window.snapshot.epoch >= RESET_EPOCHS:
-        window.controller.reset()
-        wait_for(window.session_loaded, failure=window.error_shown)
+    window.controller.reset()  # at the start of an epoch
+    wait_for(window.session_loaded, failure=window.error_shown)
     loop, frames, marks, arrivals = QEventLoop(), [0], [], []
 
     def count() -> None:
         frames[0] += 1
 
-    def on_snapshot(snap) -> None:  # marks (arrival, examples seen, frames) at epoch boundaries
-        if not snap.running:
+    def on_snapshot(snap) -> None:  # marks (arrival, examples, frames): first, then at a boundary
+        if not snap.running or len(marks) == 2:  # (snapshots still come until the pause lands)
             return
         now = time.perf_counter()
         new_epoch = bool(arrivals) and snap.epoch > arrivals[-1][1]
-        if new_epoch and (not marks or now - marks[0][0] >= seconds):
+        if not marks or (new_epoch and now - marks[0][0] >= seconds):
             marks.append((now, snap.examples_seen, frames[0], len(arrivals)))
             if len(marks) == 2:
                 loop.quit()
