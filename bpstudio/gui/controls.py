@@ -103,6 +103,10 @@ class ControlsPanel(QWidget):
         layout.addLayout(form)
         layout.addStretch(1)
 
+    def speed_value(self) -> float | None:
+        """The chosen speed in mini-batches a second (None: as fast as it goes)."""
+        return SPEEDS[self.speed.value()]
+
     def _on_speed(self, index: int) -> None:
         speed = SPEEDS[index]
         self.speed_text.setText(_speed_label(speed))

@@ -12,26 +12,19 @@ from __future__ import annotations
 import gc
 import time
 
-import numpy as np
 from PySide6.QtCore import QAbstractEventDispatcher, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
     QFileDialog,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
     QWidget,
 )
 
 from bpstudio.core.errors import BpstudioError
-from bpstudio.core.functions import get_activation
 from bpstudio.core.probe import saturation
 from bpstudio.core.run import RunSpec
-from bpstudio.core.runner import SPEEDS
-from bpstudio.core.session_file import SUFFIX
 from bpstudio.core.snapshot import Snapshot
-from bpstudio.gui import settings
 from bpstudio.gui.controls import ControlsPanel, HyperparametersPanel
 from bpstudio.gui.data_picker import (
     MnistDialog,
@@ -43,9 +36,8 @@ from bpstudio.gui.equations import EquationsPanel
 from bpstudio.gui.inspector import InspectorPanel
 from bpstudio.gui.model import ViewModel
 from bpstudio.gui.network_view import NetworkView
-from bpstudio.gui.numbers import format_number
 from bpstudio.gui.plots import PlotsPanel
-from bpstudio.gui.session_files import SessionFiles
+from bpstudio.gui.session_files import SessionFiles, add_note_dock, dropped_session
 from bpstudio.gui.view_docks import add_view_docks, connect_view_panels
 from bpstudio.gui.whyfast import WhyFastDialog
 from bpstudio.gui.window_parts import (
@@ -54,6 +46,13 @@ from bpstudio.gui.window_parts import (
     add_toolbar_and_menus,
     make_actions,
     reset_layout,
+)
+from bpstudio.gui.window_render import epoch_text, hover_text, node_values, status_texts
+from bpstudio.gui.window_state import (
+    apply_view_state,
+    restore_settings,
+    save_settings,
+    view_state,
 )
 from bpstudio.gui.worker import TrainingController
 
@@ -207,29 +206,9 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         # Without a remembered layout the first show lays the docks out exactly as View →
         # Reset layout does (sizes given before the window is shown are only approximate).
-        self._layout_pending = not settings.restore_window_state(self)
+        self._layout_pending = not restore_settings(self)
         if self._layout_pending:
             self.resize(1500, 900)
-        quantity = settings.get_value("view/node_quantity", "delta", kind=str)
-        index = self.controls.quantity.findData(quantity)
-        if index >= 0:
-            self.controls.quantity.setCurrentIndex(index)
-        edges = settings.get_value("view/edge_filter", 0, kind=int)
-        if 0 <= edges < self.controls.edges.count():
-            self.controls.edges.setCurrentIndex(edges)
-        speed = settings.get_value("view/speed", self.controls.speed.value(), kind=int)
-        if 0 <= speed <= self.controls.speed.maximum():
-            self.controls.speed.setValue(speed)
-        self.controller.set_speed(SPEEDS[self.controls.speed.value()])
-
-    def _save_settings(self) -> None:
-        settings.save_window_state(self)
-        settings.set_value("view/node_quantity", self.model.node_quantity)
-        settings.set_value("view/edge_filter", self.controls.edges.currentIndex())
-        settings.set_value("view/speed", self.controls.speed.value())
-        snap = self.model.snapshot
-        if snap is not None and snap.spec is not None:
-            settings.save_last_run(snap.spec.to_dict())
 
     # -- user intent -------------------------------------------------------------------------------
     def _toggle_play(self) -> None:
@@ -297,27 +276,7 @@ class MainWindow(QMainWindow):
 
     def view_state(self) -> dict:
         """What a session file keeps of the window: the selection and what the view shows."""
-        sel = self.model.selection
-        return {
-            "selection": None if sel is None else list(sel),
-            "node_quantity": self.model.node_quantity,
-            "edge_filter": self.controls.edges.currentIndex(),
-            "saturation": self.show_saturation,
-        }
-
-    def _apply_view_state(self, view: dict, snap: Snapshot) -> None:
-        quantity = view.get("node_quantity")
-        index = self.controls.quantity.findData(quantity) if isinstance(quantity, str) else -1
-        if index >= 0:
-            self.controls.quantity.setCurrentIndex(index)
-        edges = view.get("edge_filter")
-        if isinstance(edges, int) and 0 <= edges < self.controls.edges.count():
-            self.controls.edges.setCurrentIndex(edges)
-        if isinstance(view.get("saturation"), bool):
-            self.controls.saturation.setChecked(view["saturation"])
-        sel = view.get("selection")
-        if isinstance(sel, list) and sel:
-            self.model.set_selection(tuple(sel))
+        return view_state(self)
 
     def _on_export(self) -> None:
         from bpstudio.gui.window_exports import open_export_dialog
@@ -326,11 +285,11 @@ class MainWindow(QMainWindow):
 
     # -- files dropped on the window ---------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if _dropped_session(event) is not None:
+        if dropped_session(event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        path = _dropped_session(event)
+        path = dropped_session(event)
         if path is not None:
             event.acceptProposedAction()
             self.files.open(path)
@@ -355,15 +314,12 @@ class MainWindow(QMainWindow):
         self.model.set_snapshot(snap, new_session=True)
         self._on_snapshot(snap, emit=False)
         if opened:
-            self._apply_view_state(self._opened_view(snap), snap)
+            apply_view_state(self, snap.view or {})
             if snap.note:
                 self.docks["noteDock"].show()
                 self.docks["noteDock"].raise_()
         self.render_now()
         self.session_loaded.emit(snap)
-
-    def _opened_view(self, snap) -> dict:
-        return getattr(snap, "view", None) or {}
 
     def _on_snapshot(self, snap: Snapshot, emit: bool = True) -> None:
         if emit:
@@ -443,8 +399,8 @@ class MainWindow(QMainWindow):
             self.view.set_architecture(snap.sizes, snap.image_shape)
         self.view.set_weights(snap.weights)
         trace = snap.trace
-        values, neutral = self._node_values(snap)
         key = self.model.node_quantity
+        values, neutral = node_values(snap, key)
         # σ′(z) ≥ 0 always, and a ≥ 0 for sigmoid and ReLU: those get a one-signed map.
         signed = key in ("delta", "z") or (key == "a" and snap.activation in ("tanh", "linear"))
         self.view.set_node_values(
@@ -462,28 +418,6 @@ class MainWindow(QMainWindow):
             self.plots.cost.flush()
             self.plots.accuracy.set_records(snap.epoch_records)
 
-    def _node_values(self, snap: Snapshot):
-        trace = snap.trace
-        L = snap.num_layers
-        if trace is None:
-            return [None] * L, set(range(1, L + 1))
-        key = self.model.node_quantity
-        act = get_activation(trace.activation)
-        values = []
-        for l in range(1, L + 1):
-            z = trace.z[l - 1]
-            if key == "delta":
-                v = trace.delta[l - 1]
-            elif key == "a":
-                v = trace.a[l - 1]
-            elif key == "z":
-                v = z
-            else:
-                v = None if z is None else act.prime(z)
-            values.append(None if v is None else np.asarray(v).mean(axis=0))
-        neutral = {l for l in range(1, L + 1) if values[l - 1] is None}
-        return values, neutral
-
     def _render_phase(self, snap: Snapshot) -> None:
         trace = snap.trace
         in_pass = trace is not None and snap.in_pass
@@ -497,33 +431,13 @@ class MainWindow(QMainWindow):
         self.view.set_saturation_marks(saturation(trace, trace.activation))
 
     def _render_status(self, snap: Snapshot) -> None:
-        s = self.status
-        s["epochLabel"].setText(epoch_text(snap.epoch, snap.epochs_target))
-        s["batchLabel"].setText(
-            f"mini-batch {snap.batch_in_epoch} / {snap.batches_per_epoch}"
-            + (f" · next: {snap.next_phase.title}" if snap.in_pass and snap.next_phase else "")
-        )
-        s["speedLabel"].setText(f"{snap.examples_per_second:,.0f} examples/s")
         cost = self.plots.cost  # the last mini-batch's cost, whichever snapshot brought it
-        text = f"cost {format_number(cost.last_cost)}" if cost.batches else "cost —"
-        s["costLabel"].setText(text)
+        for name, text in status_texts(snap, cost.last_cost if cost.batches else None).items():
+            self.status[name].setText(text)
 
     def hover_text(self, hit: tuple) -> str:
         """Hover text: w and ∂C/∂w of an edge, or a neuron's δ, from the newest snapshot."""
-        snap = self.snapshot
-        base = self.view.default_tooltip(hit)
-        if snap is None or snap.trace is None:
-            return base
-        trace, (kind, idx) = snap.trace, hit
-        if kind == "weight" and trace.nabla_w[0] is not None:
-            l, j, k = idx
-            dw = format_number(trace.nabla_w[l - 2][j, k])
-            return f"{base}\n∂C/∂w = {dw} (this mini-batch)"
-        if kind == "neuron" and idx[0] > 1 and trace.delta[idx[0] - 1] is not None:
-            l, j = idx
-            delta = format_number(trace.delta[l - 1][:, j].mean())
-            return f"{base}\nδ = {delta} (mean over the batch)"
-        return base
+        return hover_text(self.view.default_tooltip(hit), self.snapshot, hit)
 
     def _on_why_fast(self) -> None:
         if self.snapshot is None:
@@ -578,7 +492,7 @@ class MainWindow(QMainWindow):
             self._mnist_dialog.stop()
         if not self._closed:
             self._closed = True
-            self._save_settings()
+            save_settings(self)
         self.controller.shutdown()
         super().closeEvent(event)
         # Once Qt has deleted the window, free its Python side (and its arrays) at once, not
@@ -588,39 +502,3 @@ class MainWindow(QMainWindow):
 
 def _collect_soon(*_) -> None:
     QTimer.singleShot(0, gc.collect)
-
-
-def epoch_text(epoch: int, target: int) -> str:
-    """Epochs are numbered from 0, as the book prints them ("Epoch 0" is the first)."""
-    if target == 0:
-        return "no epochs set to train"
-    last = f"epoch {target - 1}" if target > 1 else "epoch 0"
-    if epoch >= target:
-        return f"all {target} epochs done (0 to {target - 1})" if target > 1 else "epoch 0 done"
-    return f"epoch {epoch} (from 0; the last is {last})"
-
-
-def _dropped_session(event) -> str | None:
-    """The one .bpsession file a drag carries, if it carries one."""
-    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-    paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
-    if len(paths) == 1 and paths[0].endswith(SUFFIX):
-        return paths[0]
-    return None
-
-
-def add_note_dock(window: QMainWindow, docks: dict) -> QPlainTextEdit:
-    """A dock with the run's free-text note (a teacher's instructions), saved with the session."""
-    note = QPlainTextEdit()
-    note.setObjectName("noteEdit")
-    note.setPlaceholderText(
-        "A note kept with this run, e.g. instructions for students; saved in the session file"
-    )
-    dock = QDockWidget("Note", window)
-    dock.setObjectName("noteDock")
-    dock.setWidget(note)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    window.tabifyDockWidget(docks["equationsDock"], dock)
-    docks["equationsDock"].raise_()
-    docks["noteDock"] = dock
-    return note

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QPlainTextEdit
 
 from bpstudio.core.session_file import SUFFIX
 from bpstudio.gui import settings
@@ -107,8 +107,15 @@ class SessionFiles(QObject):
         snap = snap or self.window.model.snapshot
         if snap is None:
             return None
-        return (snap.batches_done, snap.in_pass and snap.next_phase, snap.eta, snap.mini_batch_size,
-                snap.activation, snap.cost, snap.epochs_target)
+        return (
+            snap.batches_done,
+            snap.in_pass and snap.next_phase,
+            snap.eta,
+            snap.mini_batch_size,
+            snap.activation,
+            snap.cost,
+            snap.epochs_target,
+        )
 
     # -- from the worker --------------------------------------------------------------------------
     def _on_saved(self, path: str) -> None:
@@ -142,3 +149,29 @@ class SessionFiles(QObject):
     def _folder(self) -> str:
         recent = settings.recent_files()
         return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+
+def dropped_session(event) -> str | None:
+    """The one .bpsession file a drag carries, if it carries one."""
+    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
+    if len(paths) == 1 and paths[0].endswith(SUFFIX):
+        return paths[0]
+    return None
+
+
+def add_note_dock(window: QMainWindow, docks: dict) -> QPlainTextEdit:
+    """A dock with the run's free-text note (a teacher's instructions), saved with the session."""
+    note = QPlainTextEdit()
+    note.setObjectName("noteEdit")
+    note.setPlaceholderText(
+        "A note kept with this run, e.g. instructions for students; saved in the session file"
+    )
+    dock = QDockWidget("Note", window)
+    dock.setObjectName("noteDock")
+    dock.setWidget(note)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.tabifyDockWidget(docks["equationsDock"], dock)
+    docks["equationsDock"].raise_()
+    docks["noteDock"] = dock
+    return note

@@ -138,7 +138,7 @@ def test_selecting_a_hidden_neuron_shows_its_activation(qtbot, panel, model):
 def test_a_grid_in_the_snapshot_is_used_as_it_is(qtbot, panel, model):
     grid = np.zeros((REGION_N, REGION_N, 4))
     grid[:, :, 2] = 0.9  # class 2 everywhere, quite sure
-    model.set_snapshot(SimpleNamespace(**vars(model.snapshot), region_grid=grid))
+    model.set_snapshot(SimpleNamespace(**{**vars(model.snapshot), "region_grid": grid}))
     r = panel.plane.plane_rect()
     expected = region_colors(grid[:1, :1], CLASS_COLOURS)[0, 0]
     assert np.array_equal(colour_at(panel, r.x() + 5, r.bottom() - 5), expected)

@@ -13,7 +13,7 @@ from bpstudio.core.errors import Cancelled
 from bpstudio.core.runner import SPEEDS
 from bpstudio.core.session import Session
 from bpstudio.gui import create_main_window
-from bpstudio.gui.main_window import epoch_text
+from bpstudio.gui.window_render import epoch_text
 
 TIMEOUT = 30_000
 
