@@ -182,6 +182,9 @@ def open_window(spec, docks: list[str]):
     wait_for(window.session_loaded, failure=window.error_shown)
     window.controls.speed.setValue(SPEEDS.index(None))  # "as fast as it goes", as a user sets it
     for name in docks:
+        if name not in window.docks:
+            window.discard_and_close()
+            raise SystemExit(f"--dock: no dock {name!r}; the docks are {', '.join(window.docks)}")
         window.docks[name].raise_()
     return window
 
