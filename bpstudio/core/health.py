@@ -2,17 +2,18 @@
 
 When η is far too large two things happen that lowering η afterwards cannot undo:
 
-* the weights **blow up**. Healthy runs keep max |w| near the standard normal start: over whole
-  30-epoch runs it stays at 4.4–6.5 on the digits at [64, 30, 10] (sigmoid, η = 0.5 … 10;
-  cross-entropy at η = 0.5), 5.6 at [64, 30, 30, 10], 8.1 on the toy sets, and at the start with
-  tanh, ReLU or linear neurons at the η where they learn. Diverging runs pass 1e4 within one or
-  two mini-batches (sigmoid at η = 1e6: 1.2e5 after one; ReLU at η = 1e4: 8.9e5; linear
-  neurons at η = 0.1: 9.4e4 after two, 1e145 after five). So a state is *healthy* while every
-  parameter is finite with |w| < :data:`WEIGHT_LIMIT` = 1e4: a thousand times any healthy
-  run, far below the 1e150 at which :class:`~bpstudio.core.errors.DivergenceError` stops a step;
+* the weights **blow up**. Healthy runs keep max |w| near the standard normal start: MNIST at
+  [784, 30, 10] with the book's η = 3.0 reaches 10.3 after 30 epochs (5.5 after 10 at η = 0.5;
+  4.9 at [784, 100, 10]); the digits at [64, 30, 10] stay at 4.4–6.5 over 30 epochs (sigmoid,
+  η = 0.5 … 10), the toy sets below 8.1, tanh, ReLU and linear networks at their start. Runs
+  with a far too large η pass 1e4 within one or two mini-batches (digits, sigmoid at η = 1e6:
+  1.2e5 after one; ReLU at η = 1e4: 8.9e5; linear at η = 0.1: 9.4e4 after two, 1e145 after
+  five). So a state is *healthy* while every parameter is finite with |w| below
+  :data:`WEIGHT_LIMIT` = 1e4, a thousand times any healthy run and far below the 1e150 at which
+  :class:`~bpstudio.core.errors.DivergenceError` refuses a step;
 * the network **dies**: a ReLU layer (σ′(z) = 0 for z ≤ 0) whose every neuron has z ≤ 0 for
   every input passes no error back (BP2 gives δ = 0) and the cost stays exactly where it is;
-  ReLU at η = 1e4 kills the digits network's output layer within three mini-batches.
+  ReLU at η = 1e4 kills the output layer within two mini-batches (MNIST) or three (digits).
 
 :class:`Checkpoints` keeps the last few healthy states to go back to; :func:`diagnose` (and
 :func:`check_session`, which also offers the state to the checkpoints) says what happened in the
@@ -36,10 +37,16 @@ GROWTH_LIMIT = 1e3
 SIGMA_PRIME_FLOOR = 1e-12
 #: A cost that is exactly the same for this many mini-batches in a row is stuck.
 STUCK_BATCHES = 50
+#: A cost below this means the network has learned its examples (saturation is then fine).
+LEARNED_COST = 1e-3
 #: How many training examples confirm a dead layer (check_session).
 PROBE_EXAMPLES = 500
-#: η that learns with each activation on the built-in data (the book's 3.0 for sigmoid).
+#: The η to suggest at most: the book's 3.0 for sigmoid; for the others the largest tried on
+#: the digits at which [64, 30, 10] neither blew up nor died in 30 epochs.
 SENSIBLE_ETA = {"sigmoid": 3.0, "tanh": 0.3, "relu": 1e-4, "linear": 3e-3}
+
+#: How the messages describe a healthy run's weights (see the module's notes).
+HEALTHY_RUN = "a healthy run keeps max |w| between about 4 and 10"
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -65,17 +72,14 @@ class Checkpoint(NamedTuple):
 class Checkpoints:
     """A small ring of healthy parameter vectors, at most one every ``every`` mini-batches.
 
-    ``keep`` states are kept, the oldest dropped first: at most ``keep × parameter count ×
-    itemsize`` bytes, 2.5 MB at [784, 100, 10] in float64 with the defaults, 76 KB on the
-    digits. An offer that is not due costs one comparison, so the training loop may offer after
-    every batch it shows; a kept state (two passes to check it and one copy, about 0.15 ms for
-    80k doubles) comes at most once per 256 batches, about 85 ms of training at [784, 100, 10]
-    with m = 20: under 0.2 % of the time. A state is kept only if the caller calls it healthy,
-    every parameter is finite, and max |w| is below ``limit`` (:data:`WEIGHT_LIMIT`) and below
-    :data:`GROWTH_LIMIT` times the max |w| of the first state kept.
-
-    Offer the new session's state (mini-batch 0), then the state after every shown mini-batch;
-    :meth:`clear` when the session is replaced or reset.
+    At most ``keep`` states (the oldest goes first): ``keep × parameter count × itemsize``
+    bytes, 2.5 MB at [784, 100, 10] in float64, 72 KB on the digits. An offer that is not due
+    costs one comparison; a kept one (two passes to check it, one copy: 0.12–0.15 ms for 80k
+    doubles) comes at most once per 256 batches, 80–110 ms of training at [784, 100, 10] with
+    m = 20, so under 0.2 % of the time. A state is kept only if the caller calls it healthy,
+    every parameter is finite and max |w| is below :meth:`healthy_limit`. Offer the new
+    session's state (mini-batch 0) and the state after every shown mini-batch; :meth:`clear`
+    when the session is replaced or reset.
     """
 
     def __init__(self, every: int = 256, keep: int = 4, limit: float = WEIGHT_LIMIT) -> None:
@@ -100,7 +104,7 @@ class Checkpoints:
         return sum(c.parameters.nbytes for c in self._ring)
 
     def healthy_limit(self) -> float:
-        """The largest max |w| a state may have to be kept (and not be called exploding)."""
+        """``limit``, or :data:`GROWTH_LIMIT` × the first kept state's max |w| if smaller."""
         if self.reference_scale is None:
             return self.limit
         return min(self.limit, GROWTH_LIMIT * max(self.reference_scale, 1e-3))
@@ -119,14 +123,11 @@ class Checkpoints:
         scale = max_abs(parameters)
         if not scale < self.healthy_limit():
             return False
-        # Reuse the evicted buffer when the ring is full: no allocation on the training thread.
-        old = ring.pop(0).parameters if len(ring) >= self.keep else None
-        fits = old is not None and old.shape == parameters.shape and old.dtype == parameters.dtype
-        buffer = old if fits else np.empty_like(parameters)
-        buffer.setflags(write=True)
-        np.copyto(buffer, parameters)
-        buffer.setflags(write=False)
-        ring.append(Checkpoint(n, scale, buffer))
+        if len(ring) >= self.keep:
+            ring.pop(0)  # its array is not reused: whoever holds it keeps a valid copy
+        copy = parameters.copy()
+        copy.setflags(write=False)
+        ring.append(Checkpoint(n, scale, copy))
         self.reference_scale = scale if self.reference_scale is None else self.reference_scale
         return True
 
@@ -191,7 +192,7 @@ class _Findings(NamedTuple):
     limit: float  # the healthy limit
     flat: tuple[int | None, int | None]  # (dead layer, saturated layer), see _flat_layers
     examples: str  # the examples that showed it
-    costs: tuple[float | None, float | None]  # (stuck cost, non-finite last cost)
+    costs: tuple[float | None, float | None, float | None]  # stuck, non-finite, last cost
     checkpoint: tuple[int, float] | None  # (batches done, max |w|) of the newest kept state
 
 
@@ -265,15 +266,17 @@ def _flat_layers(network, z) -> tuple[int | None, int | None]:
     act = get_activation(network.activation)
     # σ′ exactly 0 on an interval (ReLU's z < 0), not merely tiny in floating point.
     flat_region = bool(np.any(act.prime(np.array([-1.0, -0.5, 0.5, 1.0])) == 0.0))
+    # With the cross-entropy cost σ′ of sigmoid outputs cancels out of BP1 (δ^L = a^L − y).
+    cancels = act.name == "sigmoid" and network.cost.name == "cross-entropy"
     dead = stalled = None
-    for index, zl in enumerate(z or (), start=1):
-        if index == 1 or zl is None or zl.size == 0:
+    for layer, zl in enumerate(z or (), start=1):
+        if layer == 1 or zl is None or zl.size == 0:
             continue
         peak = float(np.max(np.abs(act.prime(zl))))
         if dead is None and peak == 0.0 and flat_region:
-            dead = index
-        if stalled is None and peak <= SIGMA_PRIME_FLOOR:
-            stalled = index
+            dead = layer
+        if stalled is None and peak <= SIGMA_PRIME_FLOOR and not (cancels and layer == len(z)):
+            stalled = layer
     return dead, stalled
 
 
@@ -292,17 +295,15 @@ def _examples(z, where: str) -> str:
     return f"each of the {n} examples {where}" if n != 1 else f"the one example {where}"
 
 
-def _cost_signs(costs) -> tuple[float | None, float | None]:
-    """(the cost, if exactly the same for the last STUCK_BATCHES; the last cost if not finite)."""
+def _cost_signs(costs) -> tuple[float | None, float | None, float | None]:
+    """(the cost if exactly the same for the last STUCK_BATCHES, the last if not finite, last)."""
     source = costs.array() if hasattr(costs, "array") else costs
     recent = np.asarray(source[-STUCK_BATCHES:] if len(source) else [], np.float64)
-    if recent.size == 0:
-        return None, None
-    last = float(recent[-1])
-    if not np.isfinite(last):
-        return None, last
+    last = float(recent[-1]) if recent.size else None
+    if last is None or not np.isfinite(last):
+        return None, last, last
     full = recent.size == STUCK_BATCHES and last != 0.0
-    return (last if full and bool(np.all(recent == last)) else None), None
+    return (last if full and bool(np.all(recent == last)) else None), None, last
 
 
 # -- choosing and saying -------------------------------------------------------------------------
@@ -313,8 +314,10 @@ def _choose(f: _Findings, diverged: bool) -> Diagnosis | None:
         return _dead(f, f.flat[0])
     if not f.scale < f.limit:
         return _exploding(f)
-    if f.flat[1] is not None or f.costs[0] is not None:
-        return _dead(f, f.flat[1])
+    # Saturated neurons that give the right answers (cost ≈ 0) have nothing left to learn.
+    saturated = f.flat[1] is not None and (f.costs[2] is None or f.costs[2] > LEARNED_COST)
+    if saturated or f.costs[0] is not None:
+        return _dead(f, f.flat[1] if saturated else None)
     return None
 
 
@@ -383,7 +386,7 @@ def _diverged(f: _Findings) -> Diagnosis:
     size = f"≈ {_num(f.scale)}" if np.isfinite(f.scale) else "not finite"
     text = (
         f"Training diverged: {what}. The steps before it had already blown the weights up "
-        f"(max |w| {size}, where a healthy run stays below 10), so a smaller η from here "
+        f"(max |w| {size}; {HEALTHY_RUN}), so a smaller η from here "
         "cannot recover: every z is huge, and so is every error δ."
     )
     return _diagnosis(f, "diverged", text)
@@ -402,8 +405,8 @@ def _dead(f: _Findings, layer: int | None) -> Diagnosis:
         text += f" The cost has stayed at exactly {stuck}." if stuck is not None else ""
     if not f.scale < f.limit:
         text += (
-            f" The weights had grown to max |w| ≈ {_num(f.scale)} (a healthy run stays below "
-            f"10): {_eta_words(f)} is far too large."
+            f" The weights had grown to max |w| ≈ {_num(f.scale)} ({HEALTHY_RUN}): "
+            f"{_eta_words(f)} is far too large."
         )
     text += " A smaller η cannot bring these neurons back, since their gradient is 0."
     return _diagnosis(f, "dead", text, layer)
@@ -420,9 +423,10 @@ def _dead_layer_words(f: _Findings, layer: int) -> str:
         effect = f"BP1 makes δ{_sup(L)} = 0: no weight or bias can learn any more"
     else:
         layers = "layer 2" if layer == 2 else f"layers 2 … {layer}"
+        before = "" if layer == 2 else ", and so every δ before it"
         effect = (
-            f"BP2 makes δ{_sup(layer)} = 0 and so every δ before it: by BP3 and BP4 no weight "
-            f"or bias of {layers} can learn"
+            f"BP2 makes δ{_sup(layer)} = 0{before}: by BP3 and BP4 no weight or bias of "
+            f"{layers} can learn"
         )
         if dead:
             effect += f", nor w{_sup(layer + 1)}, since a{_sup(layer)} = 0"
@@ -432,8 +436,8 @@ def _dead_layer_words(f: _Findings, layer: int) -> str:
 
 def _exploding(f: _Findings) -> Diagnosis:
     text = (
-        f"The weights have blown up: max |w| ≈ {_num(f.scale)}, where a healthy run stays "
-        f"below 10: with {_eta_words(f)} the steps w → w − η ∂C/∂w are far too large."
+        f"The weights have blown up: max |w| ≈ {_num(f.scale)}, where {HEALTHY_RUN}. With "
+        f"{_eta_words(f)} the steps w → w − η ∂C/∂w are far too large."
     )
     if f.flat[1] is not None:
         text += (
