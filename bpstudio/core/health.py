@@ -244,17 +244,19 @@ def diagnose(
     return _choose(found, diverged)
 
 
-def check_session(session, checkpoints: Checkpoints, *, diverged: bool = False):
+def check_session(session, checkpoints: Checkpoints, *, diverged: bool = False, trace=None):
     """Diagnose a :class:`~bpstudio.core.session.Session`, then offer its state to ``checkpoints``.
 
     The runner's one call after each shown mini-batch and (``diverged=True``) after a
-    :class:`~bpstudio.core.errors.DivergenceError`; a dead layer seen in the last mini-batch is
-    confirmed on the first :data:`PROBE_EXAMPLES` training examples. Returns the diagnosis.
+    :class:`~bpstudio.core.errors.DivergenceError`. Pass the snapshot's ``trace`` if there is
+    one: ``session.trace()`` costs 0.34 ms at [784, 100, 10], the check itself 0.1 ms. A dead
+    layer seen in the last mini-batch is confirmed on the first :data:`PROBE_EXAMPLES`
+    training examples (5 ms there, only then). Returns the :class:`Diagnosis` or None.
     """
     found = diagnose(
-        session.network, session.trace(), session.history.batch_costs.array(),
-        eta=session.eta, checkpoints=checkpoints, diverged=diverged,
-        inputs=session.data.train.x[:PROBE_EXAMPLES],
+        session.network, session.trace() if trace is None else trace,
+        session.history.batch_costs.array(), eta=session.eta, checkpoints=checkpoints,
+        diverged=diverged, inputs=session.data.train.x[:PROBE_EXAMPLES],
     )  # fmt: skip
     checkpoints.offer(session.batches_done, session.network.parameters, healthy=found is None)
     return found

@@ -256,3 +256,18 @@ def test_saturated_outputs_that_give_the_right_answers_are_not_dead():
     z = [None, np.tile([100.0, -100.0], (4, 1))]
     assert diagnose(net, z, [0.0] * 10) is None
     assert diagnose(net, z, [0.3] * 10).kind == "dead"
+
+
+def test_the_runner_can_check_with_the_trace_of_its_own_snapshot(digits):
+    from bpstudio.core.runner import Runner
+
+    runner = Runner()
+    runner.adopt(Session(digits, [64, 30, 10], activation="relu", eta=1e4, evaluate=False))
+    ck = Checkpoints()
+    ck.offer(0, runner.session.network.parameters)
+    runner.advance(10)  # the last of them recorded, as a frame shows it
+    snap = runner.snapshot()
+    found = check_session(runner.session, ck, trace=snap.trace)
+    assert found.kind == "dead" and found.layer == 3
+    assert found == check_session(runner.session, ck)  # the same as with a fresh trace
+    runner.close()
