@@ -51,14 +51,21 @@ class LayerDecorations:
             self._box.removeItem(item)
         bottom = layout.bounds()[3] + 3
         self._labels = []
-        for i, n in enumerate(layout.sizes):
-            role = "input, " if i == 0 else "output, " if i == len(layout.sizes) - 1 else ""
-            label = pg.TextItem(f"l = {i + 1} ({role}{n})", color=INK, anchor=(0.5, 0.0))
+        for i in range(len(layout.sizes)):
+            label = pg.TextItem(_label_text(i, layout.sizes), color=INK, anchor=(0.5, 0.0))
             label.setPos(float(layout.x[i]), bottom)
             label.setZValue(100)
             self._box.addItem(label, ignoreBounds=True)
             self._labels.append(label)
         self.highlight(None)
+
+    def set_scales(self, texts) -> None:
+        """Write a second line under each layer's label (its own colour scale), or none."""
+        for i, (item, extra) in enumerate(zip(self._labels, texts, strict=True)):
+            text = _label_text(i, self._layout.sizes) + (f"\n{extra}" if extra else "")
+            if item.toPlainText() != text:
+                item.setText(text)
+                _centre_lines(item)
 
     def labels(self) -> list[tuple[str, float, float]]:
         """``(text, x, y)`` of every layer label, in data coordinates (the text's top centre)."""
@@ -116,6 +123,24 @@ class LayerDecorations:
         lay = self._layout
         grid = lay.grids[l - 1]
         return grid.width / 2 + 4 if grid is not None else 3 * float(lay.radius[l - 1]) + 4
+
+
+def _centre_lines(item: pg.TextItem) -> None:
+    """Centre every line of a text item on its anchor (Qt left-aligns them)."""
+    text = item.textItem
+    text.setTextWidth(-1)
+    doc = text.document()
+    option = doc.defaultTextOption()
+    option.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    doc.setDefaultTextOption(option)
+    text.setTextWidth(doc.idealWidth())
+    item.updateTextPos()
+
+
+def _label_text(i: int, sizes) -> str:
+    """``l = 1 (input, 784)``, ``l = 2 (30)``, ``l = 3 (output, 10)``: layer index ``i = l - 1``."""
+    role = "input, " if i == 0 else "output, " if i == len(sizes) - 1 else ""
+    return f"l = {i + 1} ({role}{sizes[i]})"
 
 
 def phase_band(phase, L: int) -> tuple[int, int, str, str]:

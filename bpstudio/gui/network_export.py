@@ -311,7 +311,8 @@ def _labels(d):
     yield f'<g id="labels" style="{FONT}" text-anchor="middle">'
     for text, x, y in d["labels"]:
         px, py = _to_px(d, x, y)
-        yield _tag("text", text, x=_num(px), y=_num(py + 12))
+        for i, line in enumerate(text.split("\n")):  # a layer's own scale on a second line
+            yield _tag("text", line, x=_num(px), y=_num(py + 12 + 14 * i))
     yield "</g>\n"
 
 

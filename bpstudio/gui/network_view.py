@@ -53,6 +53,13 @@ for _pen in (SELECTED_PEN, HOVER_PEN):
     _pen.setCosmetic(True)
 
 
+def _scale_text(node_map, shown: bool) -> str:
+    """What a layer's own colour scale reads, e.g. ``±0.0003`` or ``0 … 0.25``."""
+    if not shown:
+        return ""
+    return f"±{node_map.scale:.3g}" if node_map.signed else f"0 … {node_map.scale:.3g}"
+
+
 class _GraphicsView(pg.GraphicsView):
     """pyqtgraph's view that says when it has painted (the window times frames by it)."""
 
@@ -138,7 +145,9 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         self._make_grids(lay)
         self._values: list[np.ndarray | None] = [None] * len(lay.sizes)
         self._node_map = DivergingMap(1.0)
-        self._peaks: deque[float] = deque(maxlen=HOLD_FRAMES)
+        self._layer_maps = [self._node_map] * len(lay.sizes)
+        self._per_layer, self._node_label = False, "δ"
+        self._peaks: deque[np.ndarray] = deque(maxlen=HOLD_FRAMES)  # per call: peak per layer
         self._pixels: np.ndarray | None = None
         self._selection: tuple | None = None
         self._hover: tuple[int, int] | None = None
@@ -173,6 +182,7 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         neutral_layers: Collection[int] = (),
         hold: bool = False,
         signed: bool | None = True,
+        per_layer: bool = False,
     ) -> None:
         """Colour nodes by a value per neuron on the scale ``±nice_ceiling(max|value|)``.
 
@@ -197,6 +207,11 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
             map on ``0 … scale`` (negative values get its first colour), for quantities that
             are never negative (σ′(z); a for σ = sigmoid or ReLU); ``None``: sequential when
             no value given is negative (a map that may switch between frames).
+        per_layer : bool
+            Give every layer its own scale (its own round number above its largest value),
+            written under its label; the colour bar then reads in fractions of that scale.
+            Hidden δ of deep networks are 10-100x smaller than the output's: on one scale they
+            would all be the zero colour.
         """
         sizes = self._layout.sizes
         if len(values) != len(sizes):
@@ -210,17 +225,33 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
             if arr.shape != (sizes[i],):
                 raise ValueError(f"values for layer l = {i + 1} need shape ({sizes[i]},)")
             kept.append(arr)
-        finite = [v[np.isfinite(v)] for v in kept if v is not None]
-        finite = [a for a in finite if a.size]
+        finite = [None if v is None else v[np.isfinite(v)] for v in kept]
         if signed is None:
-            signed = any(float(a.min()) < 0 for a in finite)
-        peak = max((float(np.abs(a).max()) for a in finite), default=0.0)
+            signed = any(a is not None and a.size and float(a.min()) < 0 for a in finite)
+        peaks = np.array(
+            [float(np.abs(a).max()) if a is not None and a.size else 0.0 for a in finite]
+        )
         self._values = kept
-        if not hold or signed != self._node_map.signed:
+        if not hold or signed != self._node_map.signed or per_layer != self._per_layer:
             self._peaks.clear()
-        self._peaks.append(peak)
+        self._peaks.append(peaks)
+        self._per_layer, plain = per_layer, label
+        held = np.max(np.stack(self._peaks), axis=0)
         kind = DivergingMap if signed else SequentialMap
-        self._node_map = kind(nice_ceiling(max(self._peaks)))
+        if per_layer:
+            self._layer_maps = [kind(nice_ceiling(p)) for p in held]
+            self._node_map = kind(1.0)
+            label = f"{label} ÷ its layer's scale (under each label)"
+        else:
+            self._node_map = kind(nice_ceiling(float(held.max())))
+            self._layer_maps = [self._node_map] * len(sizes)
+        self._decorations.set_scales(
+            [
+                _scale_text(m, v is not None) if per_layer else ""
+                for m, v in zip(self._layer_maps, kept)
+            ]
+        )
+        self._node_label = plain
         self._node_bar.set_title(label)
         self._node_bar.set_map(self._node_map.lut, self._node_map.low, self._node_map.scale)
         self._refresh_nodes()
@@ -261,7 +292,7 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
                 self._grids[l].set_rgba(self._grid_colours(l, v))
             elif v is not None:
                 palette = self._nodes.diverging if self._node_map.signed else self._nodes.sequential
-                self._nodes.set_fill(l, palette, self._node_map.index(v))
+                self._nodes.set_fill(l, palette, self._layer_maps[l - 1].index(v))
             elif l == 1 and self._pixels is not None:
                 self._nodes.set_fill(1, self._nodes.grey, grey_rgb(self._pixels))
             else:
@@ -270,7 +301,7 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
     def _grid_colours(self, l: int, values: np.ndarray | None) -> np.ndarray | None:
         """RGBA per cell of a grid layer: its values, the input's grey levels, or ``None``."""
         if values is not None:
-            return self._node_map.rgba(values)
+            return self._layer_maps[l - 1].rgba(values)
         if l == 1 and self._pixels is not None:
             grey = grey_rgb(self._pixels)
             return np.column_stack([grey, grey, grey, np.full_like(grey, 255)])
@@ -346,20 +377,17 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         fit in the view, however narrow it is."""
         labels = self._decorations.labels()
         fm = self.fontMetrics()
-        ends = [(labels[0][1], labels[0][0]), (labels[-1][1], labels[-1][0])]
+        half = [
+            max(fm.horizontalAdvance(t) for t in text.split("\n")) / 2 + 6 for text, _, _ in labels
+        ]
+        ends = [(labels[0][1], half[0]), (labels[-1][1], half[-1])]
         width = max(self._graphics.viewport().width(), 50)
         height = max(self._graphics.viewport().height(), 50)
         margin = 16.0
         for _ in range(3):  # the pixels per data unit depend on the margin: settle it
             scale = min(width / (right - left + 2 * margin), height / (bottom - top + 22))
-            need = [
-                max(0.0, left - (x - (fm.horizontalAdvance(text) / 2 + 6) / scale))
-                for x, text in ends[:1]
-            ] + [
-                max(0.0, x + (fm.horizontalAdvance(text) / 2 + 6) / scale - right)
-                for x, text in ends[1:]
-            ]
-            margin = max(16.0, *need)
+            (x0, h0), (x1, h1) = ends
+            margin = max(16.0, left - (x0 - h0 / scale), x1 + h1 / scale - right)
         return margin
 
     # -- selection and focus ----------------------------------------------------------------
@@ -420,9 +448,10 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
             else self._grids[l].cell_color(j)
         )
 
-    def value_to_color(self, value: float) -> QColor:
-        """The node colour of ``value`` on the current node scale."""
-        return self._node_map.qcolor(value)
+    def value_to_color(self, value: float, l: int | None = None) -> QColor:
+        """The node colour of ``value`` on the current node scale (layer ``l``'s own scale
+        when each layer has one)."""
+        return (self._node_map if l is None else self._layer_maps[l - 1]).qcolor(value)
 
     def raster_is_current(self) -> bool:
         """Whether the edge ID image matches the current view (no rebuild pending)."""
@@ -456,7 +485,7 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         l, j = idx
         values = self._values[l - 1]
         text = f"neuron j = {j} of layer l = {l}"
-        return text if values is None else f"{text}\n{self._node_bar.title()} = {values[j]:.4g}"
+        return text if values is None else f"{text}\n{self._node_label} = {values[j]:.4g}"
 
     def _on_view_changed(self, *_args) -> None:
         self._raster.schedule_rebuild()

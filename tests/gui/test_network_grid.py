@@ -148,3 +148,29 @@ def test_edge_picking_near_a_point_looks_only_at_the_edges_drawn_there(qtbot):
     assert pick_edge(lay, transform, 10 * x, 10 * y, 4.0, visible) == lay.edge_id(3, 1, 0)
     others = np.array([lay.edge_id(2, 0, 0)])  # far away: nothing within the tolerance
     assert pick_edge(lay, transform, 10 * x, 10 * y, 4.0, visible, candidates=others) is None
+
+
+def test_per_layer_scales_make_small_hidden_deltas_readable(qtbot):
+    # as in a trained [784, 300, 100, 10]: hidden δ are ~100x smaller than the output's
+    view = shown_view(qtbot, DEEP)
+    small = alternating(300, peak=3e-4)
+    values = [None, small, alternating(100, peak=2e-3), alternating(10, peak=0.02)]
+    view.set_node_values(values, "δ")
+    QApplication.processEvents()
+    image = view.grab().toImage()
+    one = [colour_at(view, image, view.neuron_widget_pos(2, j)) for j in (10, 11)]
+    assert np.abs(one[0] - one[1]).max() <= 6  # on one scale: both the zero colour, or nearly
+    view.set_node_values(values, "δ", per_layer=True)
+    QApplication.processEvents()
+    image = view.grab().toImage()
+    for j in (10, 11, 150):
+        expected = want(small[j], 3e-4)  # the layer's own round scale
+        assert np.abs(colour_at(view, image, view.neuron_widget_pos(2, j)) - expected).max() <= 2
+        assert view.value_to_color(small[j], 2) == DivergingMap(3e-4).qcolor(small[j])
+    a, b = (colour_at(view, image, view.neuron_widget_pos(2, j)) for j in (10, 11))
+    assert np.abs(a - b).max() > 30
+    labels = [text for text, _, _ in view.drawing()["labels"]]
+    assert labels[1] == "l = 2 (300)\n±0.0003" and labels[3] == "l = 4 (output, 10)\n±0.02"
+    assert labels[0] == "l = 1 (input, 784)"  # nothing shown there, no scale
+    view.set_node_values(values, "δ")  # back to one scale: one line each
+    assert view.drawing()["labels"][1][0] == "l = 2 (300)"
