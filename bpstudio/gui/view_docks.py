@@ -7,7 +7,7 @@ digit, training on the user's own points). Adding a panel is one entry in :data:
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from bpstudio.gui.decision_regions import DecisionRegions
 from bpstudio.gui.digit_canvas import DigitCanvas
@@ -15,7 +15,7 @@ from bpstudio.gui.matrix_view import MatrixView
 from bpstudio.gui.path_explorer import PathExplorer
 from bpstudio.gui.receptive_fields import ReceptiveFields
 
-#: The smallest a view's dock may be made (its panel scrolls below its own size).
+#: The smallest a view's dock may be made.
 MIN_PANEL = (200, 120)
 #: objectName of the dock, its title, the panel class, the dock it is tabbed with.
 VIEW_DOCKS = (
@@ -34,15 +34,10 @@ def add_view_docks(window: QMainWindow, model, docks: dict) -> dict:
         panel = cls(model)
         dock = QDockWidget(title, window)
         dock.setObjectName(name)
-        # Scrolled, so that a panel's natural size never forces the window's layout: docks
-        # tabbed together take the largest minimum of their panels.
-        area = QScrollArea()
-        area.setObjectName(f"{panel.objectName()}Scroll")
-        area.setWidget(panel)
-        area.setWidgetResizable(True)
-        area.setFrameShape(QScrollArea.Shape.NoFrame)
-        area.setMinimumSize(*MIN_PANEL)
-        dock.setWidget(area)
+        # A small minimum of its own, so that a panel's natural size never forces the window's
+        # layout (docks tabbed together take the largest minimum of their panels).
+        panel.setMinimumSize(*MIN_PANEL)
+        dock.setWidget(panel)
         window.addDockWidget(window.dockWidgetArea(docks[beside]), dock)
         window.tabifyDockWidget(docks[beside], dock)
         docks[name] = dock
