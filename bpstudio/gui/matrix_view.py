@@ -44,12 +44,15 @@ class _Heatmaps(QWidget):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         for i, (title, rect) in enumerate(owner.panel_rects()):
             painter.setPen(INK)
+            fm = self.fontMetrics()
             painter.drawText(
                 QRectF(rect.left(), rect.top() - self._title_height(), rect.width(), 20),
                 Qt.AlignmentFlag.AlignLeft,
-                title,
+                fm.elidedText(title, Qt.TextElideMode.ElideRight, int(rect.width())),
             )
-            painter.drawImage(rect, owner.image(i))
+            k0, width = owner.column_window(i + 2)
+            source = QRectF(k0, 0, width, owner.image(i).height())
+            painter.drawImage(rect, owner.image(i), source)
             painter.setPen(OUTLINE)
             painter.drawRect(rect)
         painter.setPen(QPen(INK, 2.0))
@@ -57,6 +60,18 @@ class _Heatmaps(QWidget):
         for rect in owner.outlines():
             painter.drawRect(rect)
         painter.end()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        pos = event.position().toPoint()
+        hit = self._owner.cell_at(pos)
+        if hit is None:
+            return
+        factor = 0.8 ** (event.angleDelta().y() / 120)
+        self._owner.zoom_columns(hit[0], factor, about=pos.x())
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self._owner.reset_zoom()
 
     def _title_height(self) -> int:
         return self.fontMetrics().height() + 2
@@ -82,6 +97,9 @@ class _Heatmaps(QWidget):
 class MatrixView(QWidget):
     """Heatmaps of w^2 … w^L that follow a :class:`~bpstudio.gui.model.ViewModel`.
 
+    The mouse wheel over a heatmap zooms into its columns (784 of them do not fit a dock's
+    width); a double click shows all again.
+
     Parameters
     ----------
     model : ViewModel
@@ -96,6 +114,7 @@ class MatrixView(QWidget):
         self._sizes: tuple[int, ...] = ()
         self._weights: tuple[np.ndarray, ...] = ()
         self._images: list[QImage] = []
+        self._windows: list[list[float]] = []  # per matrix: first column shown, columns shown
         self._buffers: list[np.ndarray] = []  # the pixels the QImages point into
         self._map = DivergingMap(1.0, edge_lut())
         self._heatmaps = _Heatmaps(self)
@@ -130,6 +149,7 @@ class MatrixView(QWidget):
                 QImage(b, b.shape[1], b.shape[0], 4 * b.shape[1], QImage.Format.Format_RGB32)
                 for b in self._buffers
             ]
+            self._windows = [[0.0, float(w.shape[1])] for w in weights]
         for w, buf in zip(weights, self._buffers, strict=True):
             np.take(self._map.lut32, self._map.index(w), out=buf)
         self._weights = weights
@@ -172,14 +192,41 @@ class MatrixView(QWidget):
         for l, (w, rect) in enumerate(zip(self._weights, rects, strict=True), start=2):
             rows_, cols_ = w.shape
             name = f"w^{l} ({rows_} × {cols_}): rows j (layer {l}), columns k (layer {l - 1})"
+            k0, shown = self._windows[l - 2] if self._windows else (0.0, cols_)
+            if shown < cols_:  # zoomed in with the wheel
+                name += f", k = {int(k0)}…{min(cols_, int(np.ceil(k0 + shown))) - 1} in view"
             out.append((name, rect))
         return out
 
+    def column_window(self, l: int) -> tuple[float, float]:
+        """``(first column, number of columns)`` of ``w^l`` in view (all unless zoomed)."""
+        k0, width = self._windows[l - 2]
+        return k0, width
+
+    def zoom_columns(self, l: int, factor: float, about: float | None = None) -> None:
+        """Show ``factor`` times as many columns of ``w^l`` (< 1 zooms in), keeping the column
+        under widget x ``about`` in place; cells at most 12 pixels wide."""
+        rect = self.panel_rects()[l - 2][1]
+        cols = self._weights[l - 2].shape[1]
+        k0, width = self._windows[l - 2]
+        new = min(float(cols), max(width * factor, min(cols, rect.width() / 12.0)))
+        x = rect.center().x() if about is None else about
+        at = k0 + (x - rect.left()) / rect.width() * width  # the column under x stays there
+        k0 = at - (x - rect.left()) / rect.width() * new
+        self._windows[l - 2] = [min(max(0.0, k0), cols - new), new]
+        self._heatmaps.update()
+
+    def reset_zoom(self) -> None:
+        """Show every column of every matrix again."""
+        self._windows = [[0.0, float(w.shape[1])] for w in self._weights]
+        self._heatmaps.update()
+
     def _cell_rect(self, l: int, j: int, k: int) -> QRectF:
         rect = self.panel_rects()[l - 2][1]
-        rows, cols = self._weights[l - 2].shape
-        w, h = rect.width() / cols, rect.height() / rows
-        return QRectF(rect.left() + k * w, rect.top() + j * h, w, h)
+        rows = self._weights[l - 2].shape[0]
+        k0, width = self._windows[l - 2]
+        w, h = rect.width() / width, rect.height() / rows
+        return QRectF(rect.left() + (k - k0) * w, rect.top() + j * h, w, h)
 
     def cell_pos(self, l: int, j: int, k: int) -> QPoint:
         """The :attr:`mouse_widget` pixel at the centre of the cell of ``w^l_jk``."""
@@ -192,7 +239,8 @@ class MatrixView(QWidget):
         for l, (_, rect) in enumerate(self.panel_rects(), start=2):
             if rect.contains(x, y):
                 rows, cols = self._weights[l - 2].shape
-                k = min(cols - 1, int((x - rect.left()) / rect.width() * cols))
+                k0, width = self._windows[l - 2]
+                k = min(cols - 1, int(k0 + (x - rect.left()) / rect.width() * width))
                 j = min(rows - 1, int((y - rect.top()) / rect.height() * rows))
                 return l, j, k
         return None
@@ -213,7 +261,8 @@ class MatrixView(QWidget):
                 rects = self._neuron_outlines(*sel[1:])
         except IndexError:
             return []
-        return [_at_least(r, 4.0) for r in rects]
+        # a zoomed heatmap shows some columns only: outline what is in view
+        return [_at_least(r, 4.0) for r in rects if _in_view(r, self)]
 
     def _neuron_outlines(self, l: int, j: int) -> list[QRectF]:
         rects = []
@@ -223,9 +272,9 @@ class MatrixView(QWidget):
             h = rect.height() / self._weights[l - 2].shape[0]
             rects.append(QRectF(rect.left(), rect.top() + j * h, rect.width(), h))
         if l <= len(self._weights):  # its outgoing weights: column j of w^(l+1)
+            cell = self._cell_rect(l + 1, 0, j)
             rect = panels[l - 1][1]
-            w = rect.width() / self._weights[l - 1].shape[1]
-            rects.append(QRectF(rect.left() + j * w, rect.top(), w, rect.height()))
+            rects.append(QRectF(cell.left(), rect.top(), cell.width(), rect.height()))
         return rects
 
     def tooltip_at(self, pos: QPoint) -> str | None:
@@ -245,6 +294,11 @@ def _shares(total: float, weights, least: float) -> list[float]:
         rest = total - least * fixed.sum()
         parts[~fixed] *= max(rest, 0.0) / parts[~fixed].sum()
     return parts.tolist()
+
+
+def _in_view(rect: QRectF, view: MatrixView) -> bool:
+    """Whether ``rect`` overlaps one of the heatmaps' rectangles."""
+    return any(rect.intersects(panel) for _, panel in view.panel_rects())
 
 
 def _at_least(rect: QRectF, size: float) -> QRectF:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from bpstudio.core.data import load_digits
@@ -127,3 +128,30 @@ def test_a_wide_view_puts_the_heatmaps_side_by_side(qtbot, view, model):
     with qtbot.waitSignal(model.selection_changed):
         qtbot.mouseClick(view.mouse_widget, Qt.MouseButton.LeftButton, pos=view.cell_pos(2, 15, 0))
     assert model.selection == ("w", 2, 15, 0)
+
+
+def test_the_wheel_zooms_into_the_columns_and_a_double_click_shows_all(qtbot, view, model):
+    def wheel(pos, steps):
+        for _ in range(steps):
+            where = QPointF(pos)
+            event = QWheelEvent(
+                where, view.mouse_widget.mapToGlobal(where), QPoint(), QPoint(0, 120),
+                Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                Qt.ScrollPhase.NoScrollPhase, False,
+            )  # fmt: skip
+            QApplication.sendEvent(view.mouse_widget, event)
+
+    before = view.cell_pos(2, 3, 40)
+    wide = view.panel_rects()[0][1].width() / 64  # one column before zooming
+    wheel(before, 5)
+    k0, shown = view.column_window(2)
+    assert shown < 64 and k0 <= 40 < k0 + shown
+    assert abs(view.cell_pos(2, 3, 40).x() - before.x()) <= wide  # zoomed about the mouse
+    assert "in view" in view.panel_rects()[0][0]
+    got = screen_colour(view, view.cell_pos(2, 3, 40))
+    assert np.abs(got - expected_colour(model.snapshot, 2, 3, 40)).max() <= 1
+    with qtbot.waitSignal(model.selection_changed):
+        qtbot.mouseClick(view.mouse_widget, Qt.MouseButton.LeftButton, pos=view.cell_pos(2, 3, 41))
+    assert model.selection == ("w", 2, 3, 41)
+    qtbot.mouseDClick(view.mouse_widget, Qt.MouseButton.LeftButton, pos=view.cell_pos(2, 3, 41))
+    assert view.column_window(2) == (0.0, 64.0)
