@@ -53,6 +53,10 @@ for _pen in (SELECTED_PEN, HOVER_PEN):
     _pen.setCosmetic(True)
 
 
+def _edge_title(quantity: str) -> str:
+    return f"{quantity} (edge colour; ends ≥ 99th percentile of |{quantity}|)"
+
+
 def _scale_text(node_map, shown: bool) -> str:
     """What a layer's own colour scale reads, e.g. ``±0.0003`` or ``0 … 0.25``."""
     if not shown:
@@ -97,7 +101,8 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
             self._box.addItem(item, ignoreBounds=True)
         self._grids: dict[int, CellGridItem] = {}  # book layer -> the grid that draws it
         self._decorations = LayerDecorations(self._box, z=1)
-        self._edge_bar = ColorBar("w (edge colour; ends ≥ 99th percentile of |w|)", edge_lut())
+        self._edge_quantity = "w"
+        self._edge_bar = ColorBar(_edge_title("w"), edge_lut())
         self._node_bar = ColorBar("δ", diverging_lut())
         bars = QHBoxLayout()
         bars.addWidget(self._edge_bar)
@@ -157,8 +162,13 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         self._refresh_nodes()
         self.fit()
 
-    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        """Recolour every edge from ``weights`` (``weights[l - 2]`` is ``w^l``); copied at once."""
+    def set_weights(self, weights: Sequence[np.ndarray], quantity: str = "w") -> None:
+        """Recolour every edge from ``weights`` (``weights[l - 2]`` is ``w^l``); copied at once.
+
+        ``quantity`` names what the edges show (the colour bar and the hover text say it): the
+        weights ``"w"`` by default, or any per-weight quantity of the same shapes, e.g.
+        ``"∂C/∂w"`` (``trace.nabla_w``) while phase stepping shows BP4.
+        """
         lay = self._layout
         if len(weights) != len(lay.sizes) - 1:
             raise ValueError(f"expected {len(lay.sizes) - 1} weight matrices, got {len(weights)}")
@@ -166,10 +176,13 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
             shape = (lay.sizes[p + 1], lay.sizes[p])
             if np.shape(w) != shape:
                 raise ValueError(f"w^{p + 2} has shape {np.shape(w)}, expected {shape}")
-        first = not self._colours.has_weights
+        first = not self._colours.has_weights or quantity != self._edge_quantity
         self._colours.set_weights(weights)
-        if first:
+        if first:  # the strongest on top: by |w|, or by the new quantity's size
             self._raster.set_draw_order(np.abs(self._colours.weights))
+        if quantity != self._edge_quantity:
+            self._edge_quantity = quantity
+            self._edge_bar.set_title(_edge_title(quantity))
         self._edge_bar.set_scale(self._colours.map.scale)
         self._raster.colours_changed()
         self._overlay.update()
@@ -481,7 +494,8 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         if kind == "weight":
             l, j, k = idx
             w = self._colours.weights[self._layout.edge_id(l, j, k)]
-            return f"w^{l}_{j},{k} = {w:.4g}\n(l = {l}, j = {j}, k = {k})"
+            name = self._edge_quantity
+            return f"{name}^{l}_{j},{k} = {w:.4g}\n(l = {l}, j = {j}, k = {k})"
         l, j = idx
         values = self._values[l - 1]
         text = f"neuron j = {j} of layer l = {l}"

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
 from bpstudio.core.trace import phases_for
+from bpstudio.gui.colors import DivergingMap, edge_lut, nice_ceiling, robust_scale
 from bpstudio.gui.network_view import NetworkView
 
 SIZES = [64, 16, 10]
@@ -111,3 +112,21 @@ def test_the_input_says_when_it_will_appear_until_an_example_is_given(view):
     view.set_input_image(None)
     QApplication.processEvents()
     assert (input_rect_pixels(view).max(axis=1) < 100).sum() == dark
+
+
+def test_edges_can_show_the_gradients_bp4_computed(view, qtbot):
+    rng = np.random.default_rng(5)
+    nabla = [rng.normal(0, 0.01, (b, a)) for a, b in zip(SIZES, SIZES[1:], strict=False)]
+    view.set_weights(nabla, quantity="∂C/∂w")
+    qtbot.waitUntil(view.raster_is_current)
+    d = view.drawing()
+    assert d["bars"][0][0].startswith("∂C/∂w (edge colour")
+    flat = np.concatenate([g.ravel() for g in nabla])
+    colours = DivergingMap(nice_ceiling(robust_scale(flat)), edge_lut())
+    e = d["layout"].edge_id(3, 2, 5)
+    assert d["edge_rgb"][e].tolist() == colours.rgba([nabla[1][2, 5]])[0, :3].tolist()
+    assert view.default_tooltip(("weight", (3, 2, 5))).startswith(
+        f"∂C/∂w^3_2,5 = {nabla[1][2, 5]:.4g}"
+    )
+    view.set_weights([np.ones((16, 64)), np.ones((10, 16))])
+    assert view.drawing()["bars"][0][0].startswith("w (edge colour")
