@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bpstudio.core.errors import ConfigError, DivergenceError
+from bpstudio.core.health import Checkpoints, Diagnosis, check_session
 from bpstudio.core.session import Session, build_session
 from bpstudio.core.snapshot import Snapshot, take_snapshot
 
@@ -43,6 +44,7 @@ class TickResult(NamedTuple):
     snapshot: Snapshot | None = None  # a frame to draw
     finished: bool = False  # the epoch target was reached (training paused)
     diverged: str | None = None  # a step diverged (training paused; message)
+    diagnosis: Diagnosis | None = None  # training went wrong (paused): what happened, what helps
 
 
 class BlasPin:
@@ -79,6 +81,8 @@ class Runner:
         self.running = False
         self.speed: float | None = DEFAULT_SPEED
         self.blas = BlasPin()
+        self.checkpoints = Checkpoints()
+        self._reported: str | None = None  # the kind of trouble last reported
         self._serial = 0
         self._costs_sent = 0
         self._last_snapshot = 0.0
@@ -102,7 +106,14 @@ class Runner:
         self.session = session
         self.blas.set(session.spec.blas_threads)
         self._costs_sent = 0
+        self._fresh_checkpoints()
         return self.snapshot()
+
+    def _fresh_checkpoints(self) -> None:
+        s = self.session
+        self.checkpoints.clear()
+        self.checkpoints.offer(s.batches_done, s.network.parameters)
+        self._reported = None
 
     def open_file(self, path, *, data_spec: str | None = None, cancel=None) -> Snapshot:
         """Open a session file as the live session; its first snapshot.
@@ -163,6 +174,7 @@ class Runner:
         self.pause()
         self._require().reset()
         self._costs_sent = 0
+        self._fresh_checkpoints()
 
     def set_hyperparameters(self, values: dict) -> None:
         """η, m, σ, cost (from the next mini-batch on) and ``epochs`` (the stop point)."""
@@ -173,6 +185,30 @@ class Runner:
             s.set_epochs(epochs)
         if values:
             s.set_hyperparameters(**values)
+
+    def restore_checkpoint(self, batches_done: int | None = None) -> int:
+        """Pause and put back the weights and biases kept at mini-batch ``batches_done`` (the
+        newest healthy ones by default); returns that mini-batch. Counters and history go on."""
+        self.pause()
+        s = self._require()
+        if s.in_pass:
+            s._pass = None  # the half-done batch was computed on the weights being replaced
+        batch = self.checkpoints.restore_into(s.network, batches_done)
+        self._reported = None
+        return batch
+
+    def diagnose(self, snapshot: Snapshot | None = None, *, diverged: bool = False):
+        """What went wrong, if anything new did (each kind is reported once until it clears)."""
+        s = self._require()
+        trace = snapshot.trace if snapshot is not None else None
+        d = check_session(s, self.checkpoints, diverged=diverged, trace=trace)
+        if d is None:
+            self._reported = None
+            return None
+        if d.kind == self._reported and not diverged:
+            return None
+        self._reported = d.kind
+        return d
 
     def set_speed(self, batches_per_second: float | None) -> None:
         if batches_per_second is not None and not batches_per_second > 0:
@@ -263,9 +299,17 @@ class Runner:
                 s.step_batch(record=True)
         except DivergenceError as exc:
             self.pause()
-            return TickResult(self.snapshot(), diverged=str(exc))
+            d = self.diagnose(diverged=True)
+            return TickResult(self.snapshot(), diverged=d.message if d else str(exc), diagnosis=d)
         done = self._maybe_finished()
-        return done if done.finished else TickResult(self.snapshot())
+        if done.finished:
+            return done
+        snap = self.snapshot()
+        d = self.diagnose(snap)
+        if d is not None:
+            self.pause()
+            snap = replace(snap, running=False)
+        return TickResult(snap, diagnosis=d)
 
     def _maybe_finished(self) -> TickResult:
         if self.epochs_reached():

@@ -32,6 +32,7 @@ from bpstudio.gui.data_picker import (
     needs_mnist_download,
     remember_data_spec,
 )
+from bpstudio.gui.diagnosis import show_diagnosis
 from bpstudio.gui.equations import EquationsPanel
 from bpstudio.gui.inspector import InspectorPanel
 from bpstudio.gui.model import ViewModel
@@ -178,6 +179,7 @@ class MainWindow(QMainWindow):
         w.session_ready.connect(self._on_session_ready, queued)
         w.running_changed.connect(self._on_running_changed, queued)
         w.diverged.connect(self._on_diverged, queued)
+        w.diagnosed.connect(self._on_diagnosed, queued)
         w.failed.connect(self._on_failed, queued)
         w.epochs_done.connect(self._on_epochs_done, queued)
         self.actions["actionFit"].triggered.connect(self.view.fit)
@@ -359,6 +361,14 @@ class MainWindow(QMainWindow):
             "Training diverged", message + "\n\nTraining is paused.", QMessageBox.Icon.Warning
         )
         self.diverged.emit(message)
+
+    def _on_diagnosed(self, diagnosis) -> None:
+        """Training went wrong: say what happened and offer what helps, as buttons."""
+        self.diagnosis_box = show_diagnosis(self, diagnosis)
+        self.last_message = diagnosis.message
+        self.statusBar().showMessage(diagnosis.message.split(". ")[0], 15000)
+        if diagnosis.kind == "diverged":
+            self.diverged.emit(diagnosis.message)
 
     def _on_failed(self, message: str) -> None:
         snap = self.snapshot

@@ -73,6 +73,7 @@ class TrainingWorker(QObject):
     session_ready = Signal(object)  # the first Snapshot of a new, reset or opened session
     running_changed = Signal(bool)
     diverged = Signal(str)
+    diagnosed = Signal(object)  # a Diagnosis: training went wrong, what happened, what helps
     failed = Signal(str)
     open_failed = Signal(str, str)  # path, message: the current session is kept
     data_missing = Signal(str, str)  # path, message: the file's data could not be found
@@ -181,6 +182,11 @@ class TrainingWorker(QObject):
         self._emit_snapshot()
 
     @Slot(object)
+    def restore_checkpoint(self, batches_done) -> None:
+        """Go back to the weights kept at a mini-batch before training went wrong."""
+        self._guarded(lambda: self.runner.restore_checkpoint(batches_done))
+
+    @Slot(object)
     def set_speed(self, batches_per_second: float | None) -> None:
         self.runner.set_speed(batches_per_second)
         if self.runner.running and self._timer is not None:
@@ -254,7 +260,10 @@ class TrainingWorker(QObject):
             self._set_running(False)
         t0 = time.perf_counter()
         self.snapshot_ready.emit(result.snapshot)
-        if result.diverged:
+        if result.diagnosis is not None:
+            self._set_running(False)
+            self.diagnosed.emit(result.diagnosis)
+        elif result.diverged:
             self.diverged.emit(result.diverged)
         elif result.finished:
             self.epochs_done.emit()
@@ -275,12 +284,20 @@ class TrainingWorker(QObject):
             action()
         except DivergenceError as exc:
             self._emit_snapshot()
-            self.diverged.emit(str(exc))
+            d = self.runner.diagnose(diverged=True)
+            if d is not None:
+                self.diagnosed.emit(d)
+            else:
+                self.diverged.emit(str(exc))
             return
         except Exception:  # noqa: BLE001
             self.failed.emit("the step failed:\n" + traceback.format_exc(limit=4))
             return
-        self._emit_snapshot()
+        snap = self.runner.snapshot()
+        self.snapshot_ready.emit(snap)
+        d = self.runner.diagnose(snap)
+        if d is not None:
+            self.diagnosed.emit(d)
 
     def _set_running(self, running: bool) -> None:
         if not running:
@@ -323,6 +340,7 @@ class TrainingController(QObject):
     _ask = Signal(object, object)
     _use_points = Signal(object)
     _train_input = Signal(object, int)
+    _restore = Signal(object)
     _shutdown = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -351,6 +369,7 @@ class TrainingController(QObject):
             (self._ask, w.ask),
             (self._use_points, w.use_points),
             (self._train_input, w.train_input),
+            (self._restore, w.restore_checkpoint),
             (self._shutdown, w.shutdown),
         ):
             signal.connect(slot)
@@ -397,6 +416,9 @@ class TrainingController(QObject):
 
     def train_input(self, x, label: int) -> None:
         self._train_input.emit(x, int(label))
+
+    def restore_checkpoint(self, batches_done: int | None = None) -> None:
+        self._restore.emit(batches_done)
 
     def ask(self, question, timeout: float = 30.0):
         """Run ``question(session)`` in the training thread and wait for its answer.

@@ -113,3 +113,28 @@ def test_the_runner_steps_and_plays_without_qt():
 def test_shell_quoting_is_not_needed_for_the_options():
     # The options a spec becomes are plain words (what the README's examples show).
     assert all(shlex.quote(a) == a for a in _argv(SPECS[1]))
+
+
+def test_the_runner_diagnoses_blown_up_weights_and_goes_back_to_healthy_ones():
+    runner = Runner()
+    runner.build(RunSpec(data="digits", epochs=100))
+    for _ in range(300):
+        runner.step_batch()
+        assert runner.diagnose(runner.snapshot()) is None  # healthy: nothing to report
+    runner.set_hyperparameters({"eta": 1e6})
+    found = None
+    for _ in range(20):
+        try:
+            runner.step_batch()
+        except Exception:  # noqa: BLE001 - a refused step is one way it can end
+            found = runner.diagnose(diverged=True)
+            break
+        found = runner.diagnose(runner.snapshot())
+        if found is not None:
+            break
+    assert found is not None and "restore_checkpoint" in found.remedies
+    assert found.checkpoint is not None and found.checkpoint <= 300
+    back = runner.restore_checkpoint(found.checkpoint)
+    assert back == found.checkpoint
+    w = runner.session.network.parameters
+    assert np.isfinite(w).all() and np.abs(w).max() < 100

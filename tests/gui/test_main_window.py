@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from bpstudio.core.functions import get_activation
 from bpstudio.core.network import Network
@@ -162,13 +163,35 @@ def test_a_diverging_eta_pauses_with_a_message(qtbot):
     win.show()
     with qtbot.waitSignal(win.session_loaded, timeout=SESSION_TIMEOUT):
         pass
-    with qtbot.waitSignal(win.diverged, timeout=20_000) as blocker:
-        win.actions["actionPlay"].trigger()
-    assert "η = 1e+06" in blocker.args[0]
-    qtbot.waitUntil(lambda: win.last_message is not None, timeout=5000)
-    assert "diverged" in win.last_message and "paused" in win.last_message
+    win.actions["actionPlay"].trigger()
+    qtbot.waitUntil(lambda: win.findChild(QMessageBox, "diagnosisBox") is not None, timeout=20_000)
+    box = win.findChild(QMessageBox, "diagnosisBox")
+    assert box.isVisible() and box.windowTitle() in ("Training diverged", "The weights blew up")
+    assert "paused" in box.text() and "η" in box.text()
+    # It offers what helps, not only "a smaller η": a reset that a click carries out.
+    reset = box.findChild(QPushButton, "diagnosisReset")
+    assert reset is not None
     qtbot.waitUntil(lambda: not win.snapshot.running, timeout=5000)
     assert all(np.isfinite(w).all() for w in win.snapshot.weights)  # the last good state
+    win.controller.step_batch()
+    qtbot.waitUntil(lambda: win.snapshot.batches_done >= 1, timeout=5000)
+    qtbot.mouseClick(reset, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.snapshot.batches_done == 0, timeout=5000)
+    win.close()
+
+
+def test_a_dead_relu_network_is_detected_and_explained(qtbot):
+    win = create_main_window("digits", activation="relu", eta=1e4, epochs=1000)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.snapshot is not None, timeout=SESSION_TIMEOUT)
+    win.controller.advance(1)  # one healthy-looking step is kept…
+    qtbot.waitUntil(lambda: win.last_message is not None, timeout=20_000)
+    for _ in range(12):  # …then every neuron dies
+        win.controller.step_batch()
+    qtbot.waitUntil(lambda: win.findChild(QMessageBox, "diagnosisBox") is not None, timeout=20_000)
+    box = win.findChild(QMessageBox, "diagnosisBox")
+    assert "dead" in box.text().lower() or "blew" in box.windowTitle().lower()
     win.close()
 
 
