@@ -340,6 +340,31 @@ _SEQUENTIAL_LUT32 = pack_rgb32(_SEQUENTIAL_LUT)
 _SEQUENTIAL_LUT32.setflags(write=False)
 
 
+def node_maps(peaks: np.ndarray, signed: bool, per_layer: bool):
+    """The node colour map and the map of each layer, from the largest ``|value|`` per layer.
+
+    Parameters
+    ----------
+    peaks : numpy.ndarray
+        ``(L,)`` largest ``|value|`` of each layer (0 where none is shown).
+    signed : bool
+        Diverging maps on ``±scale``, or sequential maps on ``0 … scale``.
+    per_layer : bool
+        Each layer on its own round scale (the common map then has scale 1, the colour bar
+        reading in fractions of a layer's scale), or all on the round scale above the peak.
+
+    Returns
+    -------
+    tuple
+        ``(common map, [map of layer l = 1 … L])``.
+    """
+    kind = DivergingMap if signed else SequentialMap
+    if per_layer:
+        return kind(1.0), [kind(nice_ceiling(float(p))) for p in peaks]
+    common = kind(nice_ceiling(float(np.max(peaks))))
+    return common, [common] * len(peaks)
+
+
 #: The background as a packed ``0xFFRRGGBB`` colour (entry 0 of an edge colour table).
 BG32 = int(pack_rgb32(np.array([[*BACKGROUND, 255]], dtype=np.uint8))[0])
 

@@ -67,6 +67,22 @@ class LayerDecorations:
                 item.setText(text)
                 _centre_lines(item)
 
+    def label_margin(self, bounds, width: int, height: int, fm) -> float:
+        """Data units to add at each side of ``bounds = (left, top, right, bottom)`` so that
+        the end labels (a fixed size in pixels) fit a ``width x height`` view, however narrow.
+        ``fm`` is the labels' ``QFontMetrics``."""
+        left, top, right, bottom = bounds
+        labels = self.labels()
+        half = [
+            max(fm.horizontalAdvance(t) for t in text.split("\n")) / 2 + 6 for text, _, _ in labels
+        ]
+        (x0, h0), (x1, h1) = (labels[0][1], half[0]), (labels[-1][1], half[-1])
+        width, height, margin = max(width, 50), max(height, 50), 16.0
+        for _ in range(3):  # the pixels per data unit depend on the margin: settle it
+            scale = min(width / (right - left + 2 * margin), height / (bottom - top + 22))
+            margin = max(16.0, left - (x0 - h0 / scale), x1 + h1 / scale - right)
+        return margin
+
     def labels(self) -> list[tuple[str, float, float]]:
         """``(text, x, y)`` of every layer label, in data coordinates (the text's top centre)."""
         return [(item.toPlainText(), item.pos().x(), item.pos().y()) for item in self._labels]
@@ -123,6 +139,18 @@ class LayerDecorations:
         lay = self._layout
         grid = lay.grids[l - 1]
         return grid.width / 2 + 4 if grid is not None else 3 * float(lay.radius[l - 1]) + 4
+
+
+def edge_title(quantity: str) -> str:
+    """The edge colour bar's title for a per-weight quantity, e.g. ``"w"`` or ``"∂C/∂w"``."""
+    return f"{quantity} (edge colour; ends ≥ 99th percentile of |{quantity}|)"
+
+
+def scale_text(node_map, shown: bool) -> str:
+    """What a layer's own colour scale reads under its label: ``±0.0003`` or ``0 … 0.25``."""
+    if not shown:
+        return ""
+    return f"±{node_map.scale:.3g}" if node_map.signed else f"0 … {node_map.scale:.3g}"
 
 
 def _centre_lines(item: pg.TextItem) -> None:

@@ -27,14 +27,19 @@ from bpstudio.gui.colors import (
     NEUTRAL_GREY,
     DivergingMap,
     EdgeColours,
-    SequentialMap,
     diverging_lut,
     edge_lut,
     grey_rgb,
-    nice_ceiling,
+    node_maps,
 )
 from bpstudio.gui.edge_raster import EdgeRasterItem
-from bpstudio.gui.network_decor import ColorBar, LayerDecorations, phase_band
+from bpstudio.gui.network_decor import (
+    ColorBar,
+    LayerDecorations,
+    edge_title,
+    phase_band,
+    scale_text,
+)
 from bpstudio.gui.network_export import NetworkDrawing
 from bpstudio.gui.network_items import INK, CellGridItem, NodeItem, SelectedEdgeItem
 from bpstudio.gui.network_layout import NetworkLayout, make_layout
@@ -51,17 +56,6 @@ SELECTED_PEN = QPen(INK, 3.0)
 HOVER_PEN = QPen(QColor(230, 120, 0), 2.5)
 for _pen in (SELECTED_PEN, HOVER_PEN):
     _pen.setCosmetic(True)
-
-
-def _edge_title(quantity: str) -> str:
-    return f"{quantity} (edge colour; ends ≥ 99th percentile of |{quantity}|)"
-
-
-def _scale_text(node_map, shown: bool) -> str:
-    """What a layer's own colour scale reads, e.g. ``±0.0003`` or ``0 … 0.25``."""
-    if not shown:
-        return ""
-    return f"±{node_map.scale:.3g}" if node_map.signed else f"0 … {node_map.scale:.3g}"
 
 
 class _GraphicsView(pg.GraphicsView):
@@ -102,7 +96,7 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         self._grids: dict[int, CellGridItem] = {}  # book layer -> the grid that draws it
         self._decorations = LayerDecorations(self._box, z=1)
         self._edge_quantity = "w"
-        self._edge_bar = ColorBar(_edge_title("w"), edge_lut())
+        self._edge_bar = ColorBar(edge_title("w"), edge_lut())
         self._node_bar = ColorBar("δ", diverging_lut())
         bars = QHBoxLayout()
         bars.addWidget(self._edge_bar)
@@ -182,7 +176,7 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
             self._raster.set_draw_order(np.abs(self._colours.weights))
         if quantity != self._edge_quantity:
             self._edge_quantity = quantity
-            self._edge_bar.set_title(_edge_title(quantity))
+            self._edge_bar.set_title(edge_title(quantity))
         self._edge_bar.set_scale(self._colours.map.scale)
         self._raster.colours_changed()
         self._overlay.update()
@@ -226,6 +220,33 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
             Hidden δ of deep networks are 10-100x smaller than the output's: on one scale they
             would all be the zero colour.
         """
+        kept = self._checked_values(values, neutral_layers)
+        finite = [None if v is None else v[np.isfinite(v)] for v in kept]
+        if signed is None:
+            signed = any(a is not None and a.size and float(a.min()) < 0 for a in finite)
+        peaks = [float(np.abs(a).max()) if a is not None and a.size else 0.0 for a in finite]
+        self._values = kept
+        if not hold or signed != self._node_map.signed or per_layer != self._per_layer:
+            self._peaks.clear()
+        self._peaks.append(np.array(peaks))
+        self._per_layer, self._node_label = per_layer, label
+        self._node_map, self._layer_maps = node_maps(
+            np.max(np.stack(self._peaks), axis=0), signed, per_layer
+        )
+        shown = [
+            scale_text(m, v is not None) if per_layer else ""
+            for m, v in zip(self._layer_maps, kept)
+        ]
+        self._decorations.set_scales(shown)
+        self._node_bar.set_title(
+            f"{label} ÷ its layer's scale (under each label)" if per_layer else label
+        )
+        self._node_bar.set_map(self._node_map.lut, self._node_map.low, self._node_map.scale)
+        self._refresh_nodes()
+        self._mouse.refresh_tooltip()
+
+    def _checked_values(self, values, neutral_layers) -> list[np.ndarray | None]:
+        """``values`` as float arrays of the layers' sizes; ``None`` for neutral layers."""
         sizes = self._layout.sizes
         if len(values) != len(sizes):
             raise ValueError(f"expected {len(sizes)} layers of node values, got {len(values)}")
@@ -238,37 +259,7 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
             if arr.shape != (sizes[i],):
                 raise ValueError(f"values for layer l = {i + 1} need shape ({sizes[i]},)")
             kept.append(arr)
-        finite = [None if v is None else v[np.isfinite(v)] for v in kept]
-        if signed is None:
-            signed = any(a is not None and a.size and float(a.min()) < 0 for a in finite)
-        peaks = np.array(
-            [float(np.abs(a).max()) if a is not None and a.size else 0.0 for a in finite]
-        )
-        self._values = kept
-        if not hold or signed != self._node_map.signed or per_layer != self._per_layer:
-            self._peaks.clear()
-        self._peaks.append(peaks)
-        self._per_layer, plain = per_layer, label
-        held = np.max(np.stack(self._peaks), axis=0)
-        kind = DivergingMap if signed else SequentialMap
-        if per_layer:
-            self._layer_maps = [kind(nice_ceiling(p)) for p in held]
-            self._node_map = kind(1.0)
-            label = f"{label} ÷ its layer's scale (under each label)"
-        else:
-            self._node_map = kind(nice_ceiling(float(held.max())))
-            self._layer_maps = [self._node_map] * len(sizes)
-        self._decorations.set_scales(
-            [
-                _scale_text(m, v is not None) if per_layer else ""
-                for m, v in zip(self._layer_maps, kept)
-            ]
-        )
-        self._node_label = plain
-        self._node_bar.set_title(label)
-        self._node_bar.set_map(self._node_map.lut, self._node_map.low, self._node_map.scale)
-        self._refresh_nodes()
-        self._mouse.refresh_tooltip()
+        return kept
 
     def set_input_image(self, pixels: np.ndarray | None) -> None:
         """Show the current input example, ``(n_1,)`` values in ``[0, 1]`` (``None`` clears)."""
@@ -379,29 +370,14 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
     def fit(self) -> None:
         """Fit the whole network, its labels and the arrow in view."""
         left, top, right, bottom = self._layout.bounds()
-        margin = self._label_margin(left, top, right, bottom)
+        viewport = self._graphics.viewport()
+        margin = self._decorations.label_margin(
+            (left, top, right, bottom), viewport.width(), viewport.height(), self.fontMetrics()
+        )
         rect = QRectF(left - margin, top - 12, right - left + 2 * margin, bottom - top + 22)
         self._box.setRange(rect, padding=0)
         if self._colours.has_weights:
             self._raster.set_draw_order(np.abs(self._colours.weights))
-
-    def _label_margin(self, left: float, top: float, right: float, bottom: float) -> float:
-        """Data units to add at each side so that the end labels (a fixed size in pixels)
-        fit in the view, however narrow it is."""
-        labels = self._decorations.labels()
-        fm = self.fontMetrics()
-        half = [
-            max(fm.horizontalAdvance(t) for t in text.split("\n")) / 2 + 6 for text, _, _ in labels
-        ]
-        ends = [(labels[0][1], half[0]), (labels[-1][1], half[-1])]
-        width = max(self._graphics.viewport().width(), 50)
-        height = max(self._graphics.viewport().height(), 50)
-        margin = 16.0
-        for _ in range(3):  # the pixels per data unit depend on the margin: settle it
-            scale = min(width / (right - left + 2 * margin), height / (bottom - top + 22))
-            (x0, h0), (x1, h1) = ends
-            margin = max(16.0, left - (x0 - h0 / scale), x1 + h1 / scale - right)
-        return margin
 
     # -- selection and focus ----------------------------------------------------------------
     def select_weight(self, l: int, j: int, k: int) -> None:
