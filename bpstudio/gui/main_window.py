@@ -301,10 +301,15 @@ class MainWindow(QMainWindow):
         self.plots.cost.clear_data()
         self.plots.accuracy.set_records(())
         self.spec = snap.spec
-        self.hyper.set_spec(snap.spec, live={
-            "eta": snap.eta, "mini_batch_size": snap.mini_batch_size,
-            "activation": snap.activation, "cost": snap.cost,
-        })
+        self.hyper.set_spec(
+            snap.spec,
+            live={
+                "eta": snap.eta,
+                "mini_batch_size": snap.mini_batch_size,
+                "activation": snap.activation,
+                "cost": snap.cost,
+            },
+        )
         self.statusBar().showMessage(f"{snap.data_name}: network {list(snap.sizes)}", 5000)
         remember_data_spec(snap.spec.data)  # what was typed stays in the list
         fill_data_combo(self.hyper.fields["data"], snap.spec.data)
@@ -407,14 +412,26 @@ class MainWindow(QMainWindow):
         if arch != self._arch:
             self._arch = arch
             self.view.set_architecture(snap.sizes, snap.image_shape)
-        self.view.set_weights(snap.weights)
         trace = snap.trace
+        phase = self._shown_phase(snap)
+        if phase is not None and phase.kind == "gradients":  # BP3, BP4 just computed ∂C/∂w
+            self.view.set_weights(trace.nabla_w, quantity="∂C/∂w")
+        else:
+            self.view.set_weights(snap.weights)
         key = self.model.node_quantity
         values, neutral = node_values(snap, key)
         # σ′(z) ≥ 0 always, and a ≥ 0 for sigmoid and ReLU: those get a one-signed map.
         signed = key in ("delta", "z") or (key == "a" and snap.activation in ("tanh", "linear"))
+        # Deeper layers' δ are often 10-100x smaller than the output's: one scale per layer
+        # keeps them from all showing the zero colour.
+        per_layer = key == "delta" and snap.num_layers > 3
         self.view.set_node_values(
-            values, NODE_LABELS[key], neutral, hold=snap.running, signed=signed
+            values,
+            NODE_LABELS[key],
+            neutral,
+            hold=snap.running,
+            signed=signed,
+            per_layer=per_layer,
         )
         self.view.set_input_image(None if trace is None else trace.x[0])
         self._render_phase(snap)
@@ -429,9 +446,13 @@ class MainWindow(QMainWindow):
             self.plots.accuracy.set_records(snap.epoch_records)
 
     def _render_phase(self, snap: Snapshot) -> None:
+        self.view.set_phase(self._shown_phase(snap))
+
+    @staticmethod
+    def _shown_phase(snap: Snapshot):
+        """The phase the view shows: the last one run, while paused (the update too)."""
         trace = snap.trace
-        in_pass = trace is not None and snap.in_pass
-        self.view.set_phase(trace.last_phase if in_pass else None)
+        return trace.last_phase if trace is not None and not snap.running else None
 
     def _render_saturation(self, snap: Snapshot) -> None:
         trace = snap.trace
