@@ -298,6 +298,10 @@ class CellGridItem(pg.GraphicsObject):
             painter.drawEllipse(cell.center(), r, r)
 
 
+#: The colour of the edges of highlighted paths (the sum over paths).
+PATH_INK = QColor(230, 120, 0)
+
+
 class SelectedEdgeItem(pg.GraphicsObject):
     """The selected edge, drawn in front of the raster: thicker, with a contrasting outline."""
 
@@ -306,12 +310,15 @@ class SelectedEdgeItem(pg.GraphicsObject):
         self.colours = colours
         self._segments = np.zeros((0, 4))
         self._selected: int | None = None
+        self._paths: list[QLineF] = []  # edges of highlighted paths (the sum over paths)
+        self.path_edges = np.zeros(0, int)
         self._bounds = QRectF()
 
     def set_layout(self, layout, colours) -> None:
         """Use a new geometry and its :class:`~bpstudio.gui.colors.EdgeColours`."""
         self.prepareGeometryChange()
         self.colours, self._segments = colours, layout.segments
+        self._paths, self.path_edges = [], np.zeros(0, int)
         left, top, right, bottom = layout.bounds()
         self._bounds = QRectF(left, top, right - left, bottom - top).adjusted(-5, -5, 5, 5)
         self.set_selected(None)
@@ -325,14 +332,24 @@ class SelectedEdgeItem(pg.GraphicsObject):
         """The highlighted global edge number, if any."""
         return self._selected
 
+    def set_path_edges(self, edges) -> None:
+        """Highlight these global edge numbers as paths (``None`` or empty: none)."""
+        ids = np.zeros(0, int) if edges is None else np.asarray(edges, int).reshape(-1)
+        self._paths = [QLineF(*seg) for seg in self._segments[ids].tolist()]
+        self.path_edges = ids
+        self.update()
+
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
         return self._bounds
 
     def paint(self, painter: QPainter, *args) -> None:
-        if self._selected is None:
-            return
         # Opaque pens only: translucent wide antialiased lines are ~20x slower in Qt.
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self._paths:
+            painter.setPen(_cosmetic_pen(PATH_INK, 2.0))
+            painter.drawLines(self._paths)
+        if self._selected is None:
+            return
         line = QLineF(*self._segments[self._selected].tolist())
         painter.setPen(_cosmetic_pen(INK, 6.0))
         painter.drawLine(line)

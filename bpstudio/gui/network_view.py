@@ -404,6 +404,18 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         self._apply_focus()
         self.selection_cleared.emit()
 
+    def set_highlight_edges(self, edges) -> None:
+        """Draw these weights' edges ``(l, j, k)`` in front, in orange (``None``: none) — the
+        paths of the sum over paths."""
+        lay = self._layout
+        ids = [] if not edges else [lay.edge_id(l, j, k) for l, j, k in edges]
+        self._overlay.set_path_edges(ids)
+
+    @property
+    def highlighted_edges(self) -> list[tuple[int, int, int]]:
+        """The ``(l, j, k)`` of the edges drawn as highlighted paths."""
+        return [self._layout.edge_ljk(int(e)) for e in self._overlay.path_edges]
+
     def set_focus_neuron(self, l: int | None, j: int | None = None) -> None:
         """Hover focus on neuron ``(l, j)`` (like a selected neuron); ``None`` clears it."""
         self._hover = None if l is None or j is None else (int(l), int(j))

@@ -74,14 +74,19 @@ def connect_view_panels(window, panels: dict) -> None:
 
     window.model.session_changed.connect(on_session)
     explorer = panels["pathExplorerDock"]
-    explorer.path_highlighted.connect(lambda path: _highlight(window, explorer))
+    dock = window.docks["pathExplorerDock"]
 
+    def highlight(*_) -> None:
+        # While the explorer shows, the view draws the selected weight's paths (or the one
+        # path of the selected row) in front.
+        edges = None
+        if dock.isVisible() and not dock.visibleRegion().isEmpty():
+            edges = explorer.highlighted_path_edges or explorer.highlighted_edges
+        window.view.set_highlight_edges(edges)
 
-def _highlight(window, explorer) -> None:
-    edges = explorer.highlighted_path_edges or explorer.highlighted_edges
-    set_edges = getattr(window.view, "set_highlight_edges", None)
-    if set_edges is not None:
-        set_edges(edges)
+    explorer.path_highlighted.connect(highlight)
+    window.model.selection_changed.connect(highlight)
+    dock.visibilityChanged.connect(highlight)
 
 
 __all__ = ["VIEW_DOCKS", "add_view_docks", "connect_view_panels"]

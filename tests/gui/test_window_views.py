@@ -94,3 +94,25 @@ def test_a_click_in_the_plane_adds_a_point_the_next_mini_batches_use(qtbot):
         assert win.snapshot.region_grid is not None
     finally:
         win.discard_and_close()
+
+
+def test_the_sum_over_paths_is_drawn_in_the_network_view(digits_window, qtbot):
+    win = digits_window
+    win.docks["pathExplorerDock"].raise_()
+    explorer = win.view_panels["pathExplorerDock"]
+    qtbot.waitUntil(explorer.isVisible)
+    win.controller.step_batch()
+    qtbot.waitUntil(lambda: win.snapshot.batches_done == 1, timeout=TIMEOUT)
+    win.model.set_selection(("w", 2, 5, 36))
+    # The weight, then every edge from neuron 5 of layer 2 forward: the 10 into the outputs.
+    want = [(2, 5, 36)] + [(3, i, 5) for i in range(10)]
+    qtbot.waitUntil(lambda: sorted(win.view.highlighted_edges) == sorted(want), timeout=TIMEOUT)
+    assert explorer.check.top_mean.total == pytest.approx(win.snapshot.trace.nabla_w[0][5, 36])
+    win.view.refresh_now()
+    image = win.view.mouse_widget.grab().toImage()
+    p = win.view.edge_widget_pos(3, 7, 5, 0.5)
+    colour = image.pixelColor(p)
+    assert colour.red() > 200 and 90 < colour.green() < 150 and colour.blue() < 60  # orange
+    win.docks["plotsDock"].raise_()
+    win.docks["inspectorDock"].raise_()  # the explorer hidden: no paths drawn
+    qtbot.waitUntil(lambda: win.view.highlighted_edges == [], timeout=TIMEOUT)
