@@ -83,6 +83,7 @@ class Runner:
         self.blas = BlasPin()
         self.checkpoints = Checkpoints()
         self._reported: str | None = None  # the kind of trouble last reported
+        self.phase_stepping = False  # the last command was a phase step
         self._serial = 0
         self._costs_sent = 0
         self._last_snapshot = 0.0
@@ -148,6 +149,7 @@ class Runner:
     def pause(self) -> None:
         self.running = False
         self._rate = 0.0
+        self.phase_stepping = False  # until the next phase step: views show phases only then
 
     def step_batch(self) -> None:
         """Pause, then run exactly one mini-batch (or finish the one under way)."""
@@ -158,6 +160,7 @@ class Runner:
         """Pause, then run the next phase of backprop."""
         self.pause()
         self._require().step_phase()
+        self.phase_stepping = True
 
     def advance(self, batches: int) -> None:
         """Pause, then run ``batches`` mini-batches at full speed (the last one recorded)."""
@@ -336,6 +339,7 @@ class Runner:
             costs_from=min(self._costs_sent, len(s.history.batch_costs)),
             running=self.running,
             examples_per_second=self._rate if self.running else 0.0,
+            phase_stepping=self.phase_stepping,
         )
         self._snapshot_seconds = time.perf_counter() - now  # part of what a frame costs
         self._serial += 1

@@ -68,6 +68,8 @@ class Snapshot:
     region_grid : array or None
         For two-input networks: the outputs over the plane
         (:func:`bpstudio.core.regions.region_grid`), computed in the training thread.
+    phase_stepping : bool
+        The last command was a phase step (views then show what that phase computed).
     """
 
     serial: int
@@ -99,6 +101,7 @@ class Snapshot:
     view: dict | None = None
     points: tuple | None = None
     region_grid: np.ndarray | None = None
+    phase_stepping: bool = False
 
     @property
     def num_layers(self) -> int:
@@ -113,6 +116,7 @@ def take_snapshot(
     running: bool,
     examples_per_second: float = 0.0,
     epochs_target: int | None = None,
+    phase_stepping: bool = False,
 ) -> Snapshot:
     """Copy what views need out of ``session`` (call it in the session's own thread)."""
     net = session.network
@@ -147,6 +151,7 @@ def take_snapshot(
         view=dict(session.view),
         points=_points(session) if session.data.input_size == 2 else None,
         region_grid=_regions(session) if session.data.input_size == 2 else None,
+        phase_stepping=phase_stepping,
     )
 
 

@@ -450,9 +450,10 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _shown_phase(snap: Snapshot):
-        """The phase the view shows: the last one run, while paused (the update too)."""
+        """The phase the view shows: the last one a phase step ran (the update too)."""
         trace = snap.trace
-        return trace.last_phase if trace is not None and not snap.running else None
+        stepping = snap.phase_stepping and not snap.running
+        return trace.last_phase if trace is not None and stepping else None
 
     def _render_saturation(self, snap: Snapshot) -> None:
         trace = snap.trace

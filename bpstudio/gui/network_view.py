@@ -239,7 +239,7 @@ class NetworkView(NetworkPicking, NetworkDrawing, QWidget):
         ]
         self._decorations.set_scales(shown)
         self._node_bar.set_title(
-            f"{label} ÷ its layer's scale (under each label)" if per_layer else label
+            f"{label.split(' (')[0]} ÷ the scale under its layer" if per_layer else label
         )
         self._node_bar.set_map(self._node_map.lut, self._node_map.low, self._node_map.scale)
         self._refresh_nodes()

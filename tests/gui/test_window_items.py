@@ -160,3 +160,27 @@ def test_choosing_mnist_offline_offers_the_download_and_a_folder(
     qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
     assert window.snapshot.spec.data == "digits"  # nothing was rebuilt yet
     dialog.reject()
+
+
+def test_phase_steps_band_what_they_computed_and_a_mini_batch_step_does_not(window, qtbot):
+    kinds = []
+    for _ in range(4):  # feedforward, BP1, BP2 (layer 2), BP3/BP4
+        window.actions["actionStepPhase"].trigger()
+        n = len(kinds) + 1
+        qtbot.waitUntil(
+            lambda n=n: window.snapshot.in_pass and window.snapshot.trace.phases_done == n,
+            timeout=TIMEOUT,
+        )
+        window.render_now()
+        band = window.view.highlight()
+        assert band is not None
+        kinds.append(window.snapshot.trace.last_phase.kind)
+    assert kinds == ["feedforward", "output_error", "backpropagate", "gradients"]
+    window.actions["actionStepPhase"].trigger()  # the update ends the batch: still banded
+    qtbot.waitUntil(lambda: not window.snapshot.in_pass, timeout=TIMEOUT)
+    window.render_now()
+    assert window.view.highlight() is not None
+    window.actions["actionStepBatch"].trigger()
+    qtbot.waitUntil(lambda: window.snapshot.batches_done == 2, timeout=TIMEOUT)
+    window.render_now()
+    assert window.view.highlight() is None
