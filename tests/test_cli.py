@@ -43,6 +43,15 @@ def test_gradcheck_reports_error_and_speed(capsys):
         (["train", "--batch", "0"], "mini-batch size"),
         (["train", "--data", "mnist:/no/such/folder"], "/no/such/folder"),
         (["gradcheck", "--sizes", "64", "0", "10"], "positive"),
+        (["train", "--seed", "-1"], "seed"),
+        (["train", "--epochs", "-1"], "epochs"),
+        (["train", "--sizes", "64", "100000000", "10"], "limit is 2 GB"),
+        (["gradcheck", "--sample", "-1"], "--sample"),
+        (["gradcheck", "--after", "-5"], "--after"),
+        (["screenshot", "x.svg2"], ".png (the window) or .svg"),
+        (["screenshot", "x.png", "--size", "100000x100000"], "pixels a side"),
+        (["screenshot", "x.png", "--select", "w:9,9,9"], "--select"),
+        (["session", "info", "no-such.bpsession"], "no such file"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(argv, message, capsys):
