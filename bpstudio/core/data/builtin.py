@@ -16,6 +16,8 @@ from bpstudio.core.data.dataset import DataSplits, split_arrays
 from bpstudio.core.errors import ConfigError, DataError
 
 TOY_SETS: tuple[str, ...] = ("xor", "circles", "spiral", "blobs")
+#: The most points a toy set may have (they are drawn as markers one by one).
+MAX_TOY_POINTS = 100_000
 """Names accepted by :func:`make_toy`."""
 
 DIGITS_VALIDATION = 300
@@ -48,7 +50,7 @@ def load_digits(seed: int = 0) -> DataSplits:
     return split_arrays("digits", x, y, num_classes=10, sizes=sizes, image_shape=(8, 8))
 
 
-def make_toy(kind: str, n: int = 600, seed: int = 0) -> DataSplits:
+def make_toy(kind: str, n: int = 600, seed: int = 0, noise: float = 0.0) -> DataSplits:
     """Generate a 2-D classification problem, rescaled into the unit square and split 60/20/20.
 
     Parameters
@@ -61,6 +63,10 @@ def make_toy(kind: str, n: int = 600, seed: int = 0) -> DataSplits:
         Total number of points, at least 5; the classes are equally common (to within one).
     seed : int, default 0
         Seed of the generator that draws the points and their order.
+    noise : float, default 0
+        Extra Gaussian noise (standard deviation, in the generator's units: the sets span about
+        [-1, 1]) added to every point, to make the problem harder; 0 draws nothing more, so
+        the points are exactly those of ``noise=0`` before.
 
     Returns
     -------
@@ -80,11 +86,18 @@ def make_toy(kind: str, n: int = 600, seed: int = 0) -> DataSplits:
         raise DataError(f"unknown toy data set {kind!r}; choose one of {', '.join(TOY_SETS)}")
     if n < 5:
         raise ConfigError(f"a toy data set needs at least 5 points, got n={n}")
+    if n > MAX_TOY_POINTS:
+        raise ConfigError(f"a toy data set has at most {MAX_TOY_POINTS:,} points, got n={n}")
+    if not (np.isfinite(noise) and 0 <= noise <= 1):
+        raise ConfigError(f"the noise must be a number from 0 to 1, got {noise!r}")
     num_classes = {"xor": 2, "circles": 2, "spiral": 3, "blobs": 4}[kind]
     rng = np.random.default_rng(seed)
     # A shuffled, balanced label sequence: the split below then cuts it at random places.
     y = rng.permutation(np.arange(n) % num_classes).astype(np.int64)
-    x = _to_unit_square(generators[kind](rng, y))
+    points = generators[kind](rng, y)
+    if noise > 0:
+        points = points + rng.normal(0.0, noise, size=points.shape)
+    x = _to_unit_square(points)
     sizes = (n - 2 * (n // 5), n // 5, n // 5)
     return split_arrays(kind, x, y, num_classes=num_classes, sizes=sizes)
 

@@ -16,8 +16,9 @@ DATASET_CHOICES: tuple[str, ...] = ("digits", "mnist", *TOY_SETS)
 """The named data sets, in the order the GUI offers them."""
 
 _ACCEPTED = (
-    f"one of {', '.join(DATASET_CHOICES)}; mnist:<folder> for a folder holding the four MNIST "
-    "IDX files; or the path of the book's mnist.pkl.gz"
+    f"one of {', '.join(DATASET_CHOICES)}; a toy set with options, e.g. spiral:n=1000,noise=0.1; "
+    "mnist:<folder> for a folder holding the four MNIST IDX files; or the path of the book's "
+    "mnist.pkl.gz"
 )
 
 
@@ -27,7 +28,8 @@ def load_dataset(spec: str, seed: int = 0, *, cancel: CancelCheck | None = None)
     Parameters
     ----------
     spec : str
-        ``"digits"``, ``"xor"``, ``"circles"``, ``"spiral"`` or ``"blobs"`` (built in);
+        ``"digits"``, ``"xor"``, ``"circles"``, ``"spiral"`` or ``"blobs"`` (built in; a toy
+        set takes its size and extra noise as ``"spiral:n=1000,noise=0.1"``);
         ``"mnist"`` (the files :func:`fetch_mnist` downloads into :func:`mnist_cache_dir`);
         ``"mnist:<folder>"`` (the four IDX files in that folder, plain or ``.gz``); or a path
         ending in ``.pkl.gz`` or ``.pkl`` (the book's pickle).
@@ -58,6 +60,9 @@ def load_dataset(spec: str, seed: int = 0, *, cancel: CancelCheck | None = None)
         return load_digits(seed)
     if name.lower() in TOY_SETS:
         return make_toy(name.lower(), seed=seed)
+    if name.partition(":")[0].lower() in TOY_SETS:
+        kind, _, options = name.partition(":")
+        return make_toy(kind.lower(), seed=seed, **toy_options(options))
     if name.lower() == "mnist":
         return _load_cached_mnist(cancel)
     if name.lower().startswith("mnist:"):
@@ -68,6 +73,27 @@ def load_dataset(spec: str, seed: int = 0, *, cancel: CancelCheck | None = None)
     if name.lower().endswith((".pkl.gz", ".pkl")):
         return load_mnist_pickle(Path(name).expanduser(), cancel=cancel)
     raise DataError(f"unknown data set {spec!r}; use {_ACCEPTED}")
+
+
+def toy_options(text: str) -> dict:
+    """``"n=1000,noise=0.1"`` (the part after ``spiral:``) as keyword arguments of make_toy."""
+    out: dict = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, _, value = item.partition("=")
+        key = key.strip().lower()
+        try:
+            if key == "n":
+                out["n"] = int(value)
+            elif key == "noise":
+                out["noise"] = float(value)
+            else:
+                raise KeyError(key)
+        except (KeyError, ValueError):
+            raise DataError(
+                f"a toy set takes n=<points> and noise=<0 to 1>, as in spiral:n=1000,noise=0.1; "
+                f"got {item!r}"
+            ) from None
+    return out
 
 
 def _load_cached_mnist(cancel: CancelCheck | None) -> DataSplits:
