@@ -135,12 +135,9 @@ class SessionFiles(QObject):
     def _on_data_missing(self, path: str, message: str) -> None:
         """The file's data moved: ask where it is now, then open again with that spec."""
         self._opening = None
-        answer = QMessageBox.question(
-            self.window,
-            "Where is the data?",
-            f"{message}\n\nLocate the data (an MNIST folder, or the book's mnist.pkl.gz)?",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        if not self.window.confirm(
+            f"{message}\n\nLocate the data (a folder of the four MNIST files)?"
+        ):
             return
         spec = self.window.locate_data()
         if spec:

@@ -6,6 +6,8 @@ import zipfile
 import numpy as np
 import pytest
 
+from bpstudio.core.data import load_dataset
+from bpstudio.core.run import RunSpec
 from bpstudio.core.session import Session
 from bpstudio.gui import create_main_window
 from bpstudio.gui.window_exports import open_export_dialog
@@ -83,3 +85,32 @@ def test_export_history_csv_and_weights_from_the_dialog(window, qtbot, tmp_path)
     with np.load(npz_path, allow_pickle=False) as z:
         assert np.array_equal(z["w2"], window.snapshot.weights[0])
     dialog.close()
+
+
+@pytest.mark.mnist
+def test_a_session_whose_data_moved_asks_where_it_is(qtbot, tmp_path, mnist_folder, monkeypatch):
+    moved = tmp_path / "mnist"
+    moved.mkdir()
+    for f in mnist_folder.glob("*-ubyte.gz"):
+        (moved / f.name).symlink_to(f)
+    session = Session.from_spec(
+        RunSpec(data=f"mnist:{moved}", sizes=(784, 20, 10)), load_dataset(f"mnist:{moved}")
+    )
+    session.run(30)
+    path = tmp_path / "moved.bpsession"
+    session.save(path)
+    for f in moved.iterdir():
+        f.unlink()
+    moved.rmdir()
+    win = create_main_window("digits")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.snapshot is not None, timeout=TIMEOUT)
+    asked = []
+    win.confirm = lambda text: asked.append(text) or True
+    monkeypatch.setattr(win, "locate_data", lambda: f"mnist:{mnist_folder}")
+    win.files.open(str(path))
+    qtbot.waitUntil(lambda: win.snapshot.batches_done == 30, timeout=TIMEOUT)
+    assert any("cannot be loaded" in t for t in asked)
+    assert np.array_equal(win.snapshot.weights[0], session.network.weights[0])
+    win.discard_and_close()

@@ -184,3 +184,21 @@ def test_phase_steps_band_what_they_computed_and_a_mini_batch_step_does_not(wind
     qtbot.waitUntil(lambda: window.snapshot.batches_done == 2, timeout=TIMEOUT)
     window.render_now()
     assert window.view.highlight() is None
+
+
+def test_choosing_another_data_set_fits_the_layer_ends_and_a_failure_keeps_the_form(window, qtbot):
+    window.controller.advance(5)
+    qtbot.waitUntil(lambda: window.snapshot.batches_done == 5, timeout=TIMEOUT)
+    window.hyper.sizes.setText("64 24 10")
+    window.hyper.data.setCurrentText("spiral")
+    window.actions["actionRebuild"].trigger()  # "discard training?" is answered yes
+    qtbot.waitUntil(lambda: window.snapshot.spec.data == "spiral", timeout=TIMEOUT)
+    assert window.snapshot.sizes == (2, 24, 3)  # the hidden layer kept, the ends fitted
+    assert window.hyper.sizes.text() == "2 24 3"
+    window.last_message = None
+    window.hyper.data.setCurrentText("no-such-data")
+    window.actions["actionRebuild"].trigger()
+    qtbot.waitUntil(lambda: window.last_message is not None, timeout=TIMEOUT)
+    assert "unknown data set" in window.last_message
+    assert window.hyper.data.currentText() == "spiral"  # the form shows the session it has
+    assert window.snapshot.spec.data == "spiral"
