@@ -53,11 +53,22 @@ class EpochRow(NamedTuple):
     validation_total: int | None
 
 
+class BucketRow(NamedTuple):
+    """Mini-batches past the run's exact limit, kept as exact statistics of their costs."""
+
+    first_batch: int
+    batches: int
+    mean: float
+    low: float
+    high: float
+
+
 class HistoryRows(NamedTuple):
     """A run's history as rows: a plain copy that may be written from any thread."""
 
     batches: list[BatchRow]
     epochs: list[EpochRow]
+    buckets: tuple[BucketRow, ...] = ()  # past the exact limit (see bpstudio.core.cost_log)
 
 
 #: The CSV's columns, in order (see :func:`write_history_csv`).
@@ -68,6 +79,9 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "validation_accuracy",
     "validation_correct",
     "validation_total",
+    "batches_in_row",
+    "cost_min",
+    "cost_max",
 )
 
 
@@ -100,7 +114,19 @@ def history_rows(session) -> HistoryRows:
                 None if r is None else int(r.validation_total),
             )
         )
-    return HistoryRows(batches, epochs)
+    return HistoryRows(batches, epochs, _bucket_rows(history.batch_costs))
+
+
+def _bucket_rows(costs) -> tuple[BucketRow, ...]:
+    beyond = getattr(costs, "beyond", None)
+    if beyond is None:
+        return ()
+    low, high = beyond.envelope()
+    first = costs.limit + np.arange(len(beyond)) * beyond.width
+    return tuple(
+        BucketRow(int(f), int(c), float(m), float(lo), float(hi))
+        for f, c, m, lo, hi in zip(first, beyond.count[: len(beyond)], beyond.mean, low, high)
+    )
 
 
 def _batch_rows(session, ends: list[int]) -> list[BatchRow]:
@@ -167,6 +193,13 @@ def write_history_csv(session, path: str | os.PathLike) -> None:
         The accuracies measured at the end of that epoch, on the ``end_of_epoch`` rows only;
         empty elsewhere (and where an epoch was not evaluated).
 
+    ``batches_in_row``, ``cost_min``, ``cost_max``
+        1 (and empty) on a mini-batch's own row. Past the run's exact limit (2**24 mini-batches,
+        see :mod:`bpstudio.core.cost_log`) the costs are kept as statistics of buckets of
+        mini-batches: each such row starts at ``batch``, holds ``batches_in_row`` of them, and
+        gives their mean ``cost``, smallest and largest; epochs that ended there get a row of
+        their own (``batches_in_row`` 0) with their accuracies.
+
     In pandas, ``df = pd.read_csv(path)`` gives every batch; ``df[df.end_of_epoch == 1]``
     gives one row per epoch.
 
@@ -183,13 +216,40 @@ def write_history_csv(session, path: str | os.PathLike) -> None:
         writer.writerow(HISTORY_COLUMNS)
         # end[2:]: an EpochRow's accuracies, in HISTORY_COLUMNS' order.
         writer.writerows(
-            (*row, 0, *_NO_ACCURACY)
+            (*row, 0, *_NO_ACCURACY, 1, "", "")
             if (end := ends.get(row.batch)) is None
-            else (*row, 1, *end[2:])
+            else (*row, 1, *end[2:], 1, "", "")
             for row in rows.batches
         )
+        _write_beyond(writer, rows, ends)
         text.flush()
         text.detach()  # hand the binary file back to atomic_open, which syncs and renames it
+
+
+def _write_beyond(writer, rows: HistoryRows, ends: dict) -> None:
+    """Past the exact limit: one row per bucket of mini-batches (its mean cost, smallest and
+    largest, how many it holds), and one per epoch that ended there (its accuracies)."""
+    blank = ("",) * 3  # batch_in_epoch, examples and the hyperparameters are per batch
+    for b in rows.buckets:
+        writer.writerow(
+            (
+                b.first_batch,
+                "",
+                "",
+                "",
+                b.mean,
+                *("",) * 4,
+                0,
+                *_NO_ACCURACY,
+                b.batches,
+                b.low,
+                b.high,
+            )
+        )
+    exact_end = rows.batches[-1].batch if rows.batches else -1
+    for batch, e in sorted(ends.items()):
+        if batch > exact_end:
+            writer.writerow((batch, e.epoch, *blank, "", *("",) * 3, 1, *e[2:], 0, "", ""))
 
 
 def weight_arrays(network) -> dict[str, np.ndarray]:

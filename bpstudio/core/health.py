@@ -212,7 +212,7 @@ def diagnose(
     ``network`` is the live network. ``trace`` is the last mini-batch's
     :class:`~bpstudio.core.trace.Trace`, or its z per layer (entry l − 1, each (m, n_l), entry 0
     unused): the first look for dead layers. ``costs`` are every mini-batch's cost so far
-    (``session.history.batch_costs.array()``); ``eta`` the current η (else the trace's).
+    (``session.history.batch_costs.recent(256)``); ``eta`` the current η (else the trace's).
     ``checkpoints`` gives the state a remedy goes back to and the scale that "growing by orders
     of magnitude" is measured against. ``diverged`` says the last step raised
     :class:`~bpstudio.core.errors.DivergenceError`. ``inputs`` (n, n_1) confirm a dead layer
@@ -246,7 +246,7 @@ def check_session(session, checkpoints: Checkpoints, *, diverged: bool = False, 
     """
     found = diagnose(
         session.network, session.trace() if trace is None else trace,
-        session.history.batch_costs.array(), eta=session.eta, checkpoints=checkpoints,
+        session.history.batch_costs.recent(256), eta=session.eta, checkpoints=checkpoints,
         diverged=diverged, inputs=session.data.train.x[:PROBE_EXAMPLES],
     )  # fmt: skip
     checkpoints.offer(session.batches_done, session.network.parameters, healthy=found is None)

@@ -51,7 +51,7 @@ def replay(saved, *, progress=None, cancel=None):
             for example in own.get(b, ()):
                 apply_own_example(fresh.network, example)
             result = fresh.step_batch()
-            if first is None and result.cost != costs[b]:
+            if first is None and b < costs.size and result.cost != costs[b]:
                 first = b
             if progress is not None and (b % 256 == 0 or b == target - 1):
                 progress(b + 1, target)

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bpstudio.core.cost_log import CostLog
 from bpstudio.core.errors import ConfigError, DivergenceError
 from bpstudio.core.functions import get_activation, get_cost
 from bpstudio.core.network import Network, check_sizes
@@ -36,50 +37,6 @@ class EpochRecord:
     validation_accuracy: float
     validation_correct: int
     validation_total: int
-
-
-class CostLog:
-    """The cost of every mini-batch, kept as float64 in one growing array (8 bytes a batch).
-
-    Behaves as a read-only sequence of floats; :meth:`array` gives the costs as an array.
-    """
-
-    def __init__(self, costs=()) -> None:
-        self._data = np.array(costs, dtype=np.float64).reshape(-1)
-        self._n = self._data.size
-        if self._data.size < 1024:
-            self._data = np.concatenate([self._data, np.empty(1024 - self._data.size)])
-
-    def append(self, cost: float) -> None:
-        if self._n == self._data.size:
-            grown = np.empty(self._data.size * 2)
-            grown[: self._n] = self._data
-            self._data = grown
-        self._data[self._n] = cost
-        self._n += 1
-
-    def array(self) -> np.ndarray:
-        """The costs so far as a read-only float64 view."""
-        view = self._data[: self._n]
-        view.flags.writeable = False
-        return view
-
-    def __len__(self) -> int:
-        return self._n
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return self._data[: self._n][index].tolist()
-        return float(self._data[: self._n][index])
-
-    def __iter__(self):
-        return iter(self._data[: self._n].tolist())
-
-    def __eq__(self, other) -> bool:
-        try:
-            return list(self) == list(other)
-        except TypeError:
-            return NotImplemented
 
 
 @dataclass

@@ -13,7 +13,10 @@ archive of
 ``parameters.npy``
     Every weight and bias, as the network's flat vector (layer by layer, [w^l | b^l] rows).
 ``batch_costs.npy``
-    The cost of every mini-batch so far (float64), at full resolution.
+    The cost of every mini-batch so far (float64), at full resolution, up to the run's exact
+    limit (``costs.exact_limit`` in the manifest, 2**24 mini-batches); past it
+    ``costs_beyond.npy`` holds exact per-bucket statistics (count, sum, smallest, largest, as
+    four rows flattened; ``costs.beyond`` says the bucket width).
 ``order.npy``
     The shuffled order of the epoch under way (absent between epochs).
 ``data_*.npy``
@@ -37,6 +40,8 @@ import numpy as np
 from bpstudio import __version__
 from bpstudio.core.atomic import atomic_open
 from bpstudio.core.backprop import parameter_count
+from bpstudio.core.cost_buckets import CostBuckets
+from bpstudio.core.cost_log import EXACT_LIMIT, CostLog
 from bpstudio.core.errors import BpstudioError, DataError
 from bpstudio.core.functions import get_activation, get_cost
 from bpstudio.core.run import LIVE_FIELDS, Change, RunSpec, check_live_value
@@ -89,10 +94,12 @@ def _cached_checksum(data) -> str:
 # -- saving ---------------------------------------------------------------------------------------
 def save_session(session, path) -> None:
     """Write ``session`` to ``path`` atomically (see the module docstring for the format)."""
-    arrays = {
-        "parameters": session.network.parameters,
-        "batch_costs": session.history.batch_costs.array(),
-    }
+    costs = session.history.batch_costs
+    arrays = {"parameters": session.network.parameters, "batch_costs": costs.array()}
+    beyond = costs.beyond
+    if beyond is not None:
+        stats, _ = beyond.state()
+        arrays["costs_beyond"] = stats.reshape(-1)
     if session._order is not None:
         arrays["order"] = session._order.astype(np.int64)
     if session.spec.data in STORED_DATA:
@@ -111,6 +118,15 @@ def save_session(session, path) -> None:
         raise SessionFileError(str(exc)) from None
     except OSError as exc:
         raise SessionFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _costs_manifest(costs) -> dict:
+    beyond = costs.beyond
+    return {
+        "exact_limit": costs.limit,
+        "exact": costs.exact_count,
+        "beyond": None if beyond is None else beyond.state()[1],
+    }
 
 
 def _parts(data):
@@ -157,6 +173,7 @@ def _manifest(session, arrays: dict) -> dict:
             "sha256": _cached_checksum(session.data),
             "stored": session.spec.data in STORED_DATA,
         },
+        "costs": _costs_manifest(session.history.batch_costs),
         "evaluate": session.evaluate,
         "note": session.note,
         "view": session.view,
@@ -197,12 +214,13 @@ def load_session(path, *, data=None, data_spec: str | None = None, cancel=None):
             raise _bad(path, "its run description has no layer sizes")
         n_params = parameter_count(sizes)
         pos = _position(m, path)
-        expect = {
-            "parameters": ((n_params,), (np.dtype(spec.dtype),)),
-            "batch_costs": ((pos["batches_done"],), (np.dtype(np.float64),)),
-        }
-        params = _read_array(z, path, "parameters", *expect["parameters"])
-        costs = _read_array(z, path, "batch_costs", *expect["batch_costs"])
+        limit = _cost_limit(m, path)
+        exact = min(pos["batches_done"], limit)
+        params = _read_array(z, path, "parameters", (n_params,), (np.dtype(spec.dtype),))
+        costs = _read_array(z, path, "batch_costs", (exact,), (np.dtype(np.float64),))
+        beyond = None
+        if pos["batches_done"] > limit:
+            beyond = _read_beyond(z, path, m)
         order = None
         if "order.npy" in z.namelist():
             order = _read_array(z, path, "order", None, (np.dtype(np.int64),))
@@ -224,7 +242,11 @@ def load_session(path, *, data=None, data_spec: str | None = None, cancel=None):
         session = Session.from_spec(spec, data, evaluate=bool(m.get("evaluate", True)))
     except BpstudioError as exc:
         raise _bad(path, str(exc)) from None
-    _restore(session, m, path, params, costs, order, pos)
+    try:
+        log = CostLog(costs, limit=limit, beyond=beyond, total=pos["batches_done"])
+    except ValueError as exc:
+        raise _bad(path, f"its cost history is not valid ({exc})") from None
+    _restore(session, m, path, params, log, order, pos)
     return session
 
 
@@ -321,6 +343,28 @@ def _read_array(z, path, name: str, shape, dtypes) -> np.ndarray:
         raise _bad(path, f"its {name} array is damaged ({exc})") from None
 
 
+def _cost_limit(m, path) -> int:
+    costs = m.get("costs")
+    if costs is None:
+        return EXACT_LIMIT
+    if not isinstance(costs, dict):
+        raise _bad(path, "its cost history description is not valid")
+    return _int(costs.get("exact_limit"), path, "exact cost limit", 1)
+
+
+def _read_beyond(z, path, m) -> CostBuckets:
+    info = m["costs"].get("beyond")
+    if not isinstance(info, dict):
+        raise _bad(path, "its costs past the exact limit are missing")
+    stats = _read_array(z, path, "costs_beyond", None, (np.dtype(np.float64),))
+    if stats.size % 4:
+        raise _bad(path, "its costs past the exact limit are damaged")
+    try:
+        return CostBuckets.from_state(stats.reshape(4, -1), info)
+    except (KeyError, TypeError, ValueError):
+        raise _bad(path, "its costs past the exact limit are not valid") from None
+
+
 def _int(value, path, what: str, low: int = 0) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise _bad(path, f"its {what} is not a valid count")
@@ -376,7 +420,7 @@ def _read_array_2d(z, path, name):
 
 
 def _restore(session, m, path, params, costs, order, pos) -> None:
-    from bpstudio.core.session import CostLog, EpochRecord
+    from bpstudio.core.session import EpochRecord
 
     n = session.train_size
     if order is not None and (len(order) != n or not np.array_equal(np.sort(order), np.arange(n))):
@@ -388,7 +432,7 @@ def _restore(session, m, path, params, costs, order, pos) -> None:
     except (TypeError, ValueError, KeyError) as exc:
         raise _bad(path, f"its shuffling state is not valid ({exc})") from None
     session.network.parameters[...] = params
-    session.history.batch_costs = CostLog(costs)
+    session.history.batch_costs = costs
     session.history.epoch_ends = [
         _int(v, path, "epoch end") for v in m["history"].get("epoch_ends", [])
     ]
@@ -495,7 +539,8 @@ def describe_file(path) -> str:
     with _open_zip(path) as z:
         m = _read_manifest(z, path)
         pos = _position(m, path)
-        costs = _read_array(z, path, "batch_costs", (pos["batches_done"],), (np.dtype("<f8"),))
+        exact = min(pos["batches_done"], _cost_limit(m, path))
+        costs = _read_array(z, path, "batch_costs", (exact,), (np.dtype("<f8"),))
     spec, current = m["spec"], m.get("current") or {}
     lines = [
         f"{path}: bpstudio session, format version {m['version']} ({m.get('written_by', '?')})",

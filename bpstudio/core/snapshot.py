@@ -120,7 +120,7 @@ def take_snapshot(
 ) -> Snapshot:
     """Copy what views need out of ``session`` (call it in the session's own thread)."""
     net = session.network
-    costs = session.history.batch_costs
+    first_cost, new_costs = session.history.batch_costs.since(costs_from)
     return Snapshot(
         serial=serial,
         data_name=session.data.name,
@@ -139,8 +139,8 @@ def take_snapshot(
         batches_done=session.batches_done,
         examples_seen=session.examples_seen,
         epochs_target=session.epochs_target if epochs_target is None else epochs_target,
-        new_costs=tuple(costs[costs_from:]),
-        first_cost_index=costs_from,
+        new_costs=new_costs,
+        first_cost_index=first_cost,
         epoch_records=tuple(session.history.epochs),
         examples_per_second=examples_per_second,
         running=running,

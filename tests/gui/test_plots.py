@@ -6,8 +6,9 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 
+from bpstudio.core.cost_buckets import MAX_BUCKETS, CostBuckets
 from bpstudio.core.session import EpochRecord
-from bpstudio.gui.plots import MAX_BUCKETS, MAX_QUEUED, AccuracyPlot, CostBuckets, CostPlot
+from bpstudio.gui.plots import MAX_QUEUED, AccuracyPlot, CostPlot
 
 
 def steep_drop_and_noise(n, seed=0):

@@ -5,7 +5,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from bpstudio.gui.plots import MAX_BUCKETS, MAX_QUEUED_COSTS, CostPlot
+from bpstudio.core.cost_buckets import MAX_BUCKETS
+from bpstudio.gui.plots import MAX_QUEUED_COSTS, CostPlot
 
 #: The plot's own copy of the costs, whatever the length of the run: 4 numbers of 8 bytes for
 #: each of MAX_BUCKETS buckets (128 KiB), and fewer than MAX_QUEUED_COSTS costs waiting for the
