@@ -159,9 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 select=args.select,
                 phases=args.phases,
             )
+        from bpstudio.core.run import FIELDS
         from bpstudio.gui.app import run_app
 
-        return run_app(spec_from_args(args), open_file=args.open_file)
+        given = any(getattr(args, f.name, None) is not None for f in FIELDS)
+        return run_app(spec_from_args(args), open_file=args.open_file, last_run=not given)
     except BpstudioError as exc:
         print(f"bpstudio: error: {exc}", file=sys.stderr)
         return USER_ERROR

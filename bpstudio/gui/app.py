@@ -50,14 +50,34 @@ def create_main_window(data: str = "digits", sizes=None, *, open_file=None, **se
     return MainWindow(spec.validate(), open_file=open_file)
 
 
-def run_app(spec: RunSpec, open_file: str | None = None) -> int:
-    """``bpstudio``: open the window (on ``open_file`` if given) and run until it is closed."""
+def run_app(spec: RunSpec, open_file: str | None = None, *, last_run: bool = False) -> int:
+    """``bpstudio``: open the window (on ``open_file`` if given) and run until it is closed.
+
+    With ``last_run`` (no run options were given) the window starts with the run description
+    it had when it was last closed, if one is remembered and still valid.
+    """
     app = ensure_app()
     from bpstudio.gui.main_window import MainWindow
 
+    if last_run:
+        spec = remembered_run(spec)
     window = MainWindow(spec, open_file=open_file)
     window.show()
     return app.exec()
+
+
+def remembered_run(default: RunSpec) -> RunSpec:
+    """The run description the last window closed with, or ``default``."""
+    from bpstudio.core.errors import BpstudioError
+    from bpstudio.gui import settings
+
+    values = settings.last_run()
+    if not values:
+        return default
+    try:
+        return RunSpec.from_dict(values)
+    except BpstudioError:  # a stale or damaged entry: start as new
+        return default
 
 
 #: The largest window ``bpstudio screenshot`` renders (pixels a side).

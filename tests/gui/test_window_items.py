@@ -144,7 +144,8 @@ def test_a_file_saved_by_the_command_line_opens_in_the_app_and_back(window, qtbo
 def test_bpstudio_file_opens_the_app_on_it(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(
-        "bpstudio.gui.app.run_app", lambda spec, open_file=None: seen.update(file=open_file) or 0
+        "bpstudio.gui.app.run_app",
+        lambda spec, open_file=None, last_run=False: seen.update(file=open_file) or 0,
     )
     path = str(tmp_path / "x.bpsession")
     assert main([path]) == 0 and seen["file"] == path
@@ -202,3 +203,38 @@ def test_choosing_another_data_set_fits_the_layer_ends_and_a_failure_keeps_the_f
     assert "unknown data set" in window.last_message
     assert window.hyper.data.currentText() == "spiral"  # the form shows the session it has
     assert window.snapshot.spec.data == "spiral"
+
+
+def test_the_run_description_round_trips_through_the_form_and_is_remembered(window, qtbot):
+    from bpstudio.core.run import RunSpec
+    from bpstudio.gui import settings
+    from bpstudio.gui.app import remembered_run
+
+    spec = RunSpec(
+        data="xor",
+        sizes=(2, 5, 3, 2),
+        activation="tanh",
+        cost="cross-entropy",
+        eta=0.25,
+        mini_batch_size=4,
+        epochs=7,
+        seed=2**40 + 3,
+        dtype="float32",
+        blas_threads=2,
+    )
+    window.hyper.set_spec(spec)
+    assert window.hyper.spec() == spec
+    settings.save_last_run(spec.to_dict())
+    assert remembered_run(RunSpec()) == spec
+    settings.save_last_run({"data": "digits", "eta": "fast"})  # damaged: start as new
+    assert remembered_run(RunSpec()) == RunSpec()
+
+
+def test_bpstudio_without_options_starts_from_the_last_run(monkeypatch):
+    seen = []
+    monkeypatch.setattr(
+        "bpstudio.gui.app.run_app",
+        lambda spec, open_file=None, last_run=False: seen.append((spec.data, last_run)) or 0,
+    )
+    assert main([]) == 0 and main(["--data", "xor"]) == 0
+    assert seen == [("digits", True), ("xor", False)]
