@@ -131,7 +131,16 @@ class MatrixView(QWidget):
 
     # -- model --------------------------------------------------------------------------------
     def _on_snapshot(self, snap) -> None:
+        if not self.isVisible():  # a hidden tab costs nothing per frame: drawn when shown
+            self._pending = snap
+            return
+        self._pending = None
         self.set_weights(snap.weights)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if getattr(self, "_pending", None) is not None:
+            self._on_snapshot(self._pending)
 
     def _on_selection(self, _selection) -> None:
         self._heatmaps.update()

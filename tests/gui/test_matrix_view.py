@@ -155,3 +155,14 @@ def test_the_wheel_zooms_into_the_columns_and_a_double_click_shows_all(qtbot, vi
     assert model.selection == ("w", 2, 3, 41)
     qtbot.mouseDClick(view.mouse_widget, Qt.MouseButton.LeftButton, pos=view.cell_pos(2, 3, 41))
     assert view.column_window(2) == (0.0, 64.0)
+
+
+def test_a_hidden_view_catches_up_when_shown(qtbot, model, session, view):
+    view.hide()
+    session.run(20)
+    later = take_snapshot(session, serial=1, costs_from=0, running=True)
+    model.set_snapshot(later)  # hidden: nothing is recoloured now
+    view.show()
+    qtbot.waitExposed(view)
+    pos = view.cell_pos(2, 3, 7)
+    assert np.abs(screen_colour(view, pos) - expected_colour(later, 2, 3, 7)).max() <= 2
