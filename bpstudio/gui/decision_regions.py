@@ -40,6 +40,7 @@ from bpstudio.core.regions import (
     region_grid,
 )
 from bpstudio.gui.colors import diverging_lut, nice_ceiling
+from bpstudio.gui.model import on_screen
 from bpstudio.gui.region_plane import CLASS_COLOURS, RegionPlane
 
 
@@ -195,7 +196,7 @@ class DecisionRegions(QWidget):
             self._on_snapshot_changed()
 
     def _on_snapshot_changed(self, *_args) -> None:
-        if not self.isVisible():
+        if not on_screen(self):
             self._stale = True
             return
         self._stale = False

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from bpstudio.core.draw import TARGETS, preprocess_stroke, target_for
 from bpstudio.core.regions import network_from_parameters
 from bpstudio.gui.colors import grey_rgb
+from bpstudio.gui.model import on_screen
 
 PAD_SIDE = 280
 #: The pen's width on the pad: about 2.5 pixels once the digit is scaled into MNIST's 20×20 box.
@@ -306,7 +307,7 @@ class DigitCanvas(QWidget):
             self._on_snapshot_changed()
 
     def _on_snapshot_changed(self, *_args) -> None:
-        if not self.isVisible():
+        if not on_screen(self):
             self._stale = True
             return
         self._stale = False

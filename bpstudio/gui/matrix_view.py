@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLayout, QToolTip, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import BACKGROUND, DivergingMap, edge_lut, nice_ceiling, robust_scale
+from bpstudio.gui.model import on_screen
 from bpstudio.gui.network_decor import ColorBar
 from bpstudio.gui.network_items import INK, OUTLINE
 
@@ -131,7 +132,7 @@ class MatrixView(QWidget):
 
     # -- model --------------------------------------------------------------------------------
     def _on_snapshot(self, snap) -> None:
-        if not self.isVisible():  # a hidden tab costs nothing per frame: drawn when shown
+        if not on_screen(self):  # a hidden tab costs nothing per frame: drawn when shown
             self._pending = snap
             return
         self._pending = None

@@ -20,6 +20,21 @@ from PySide6.QtCore import QObject, Signal
 NODE_QUANTITY_KEYS = ("delta", "a", "z", "sigma_prime")
 
 
+#: The property a dock sets on its panel while its tab is behind another (see on_screen).
+BEHIND_TAB = "behindTab"
+
+
+def on_screen(widget) -> bool:
+    """True if ``widget`` can be seen: shown, and not in a dock tabbed behind another.
+
+    A dock tabbed behind another stays "visible" to Qt, so the view docks mark their panel
+    with the :data:`BEHIND_TAB` property while its tab is not the current one. Panels skip
+    their per-frame work while this is False and catch up in ``showEvent`` (the view docks
+    send one when the tab comes to the front).
+    """
+    return widget.isVisible() and not widget.property(BEHIND_TAB)
+
+
 def check_selection(selection, sizes) -> tuple | None:
     """``selection`` as a tuple of ints if it names a weight or neuron of a ``sizes`` network.
 

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from bpstudio.core.errors import ConfigError
 from bpstudio.core.gradcheck import EPSILON
 from bpstudio.core.paths import PathCheck, TopPaths, check_paths, path_count, path_edges
+from bpstudio.gui.model import on_screen
 from bpstudio.gui.numbers import format_number, sym
 
 #: Weights with at most this many paths have every path listed.
@@ -205,7 +206,7 @@ class PathExplorer(QWidget):
         trace = None if snapshot is None else snapshot.trace
         if trace is self._trace:
             return
-        if not self.isVisible():
+        if not on_screen(self):
             self._stale = True  # recomputed when the panel shows again
             return
         if snapshot.running:

@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import BACKGROUND, DivergingMap, nice_ceiling, robust_scale
+from bpstudio.gui.model import on_screen
 
 #: What the tiles can show, by key, with the chooser's text.
 MODES = {
@@ -314,7 +315,7 @@ class ReceptiveFields(QWidget):
             self._on_snapshot_changed()
 
     def _on_snapshot_changed(self, *_args) -> None:
-        if not self.isVisible():
+        if not on_screen(self):
             self._stale = True  # drawn when shown: a hidden dock costs nothing per frame
             return
         self._stale = False

@@ -7,11 +7,14 @@ digit, training on the user's own points). Adding a panel is one entry in :data:
 
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from bpstudio.gui.decision_regions import DecisionRegions
 from bpstudio.gui.digit_canvas import DigitCanvas
 from bpstudio.gui.matrix_view import MatrixView
+from bpstudio.gui.model import BEHIND_TAB
 from bpstudio.gui.path_explorer import PathExplorer
 from bpstudio.gui.receptive_fields import ReceptiveFields
 
@@ -27,6 +30,14 @@ VIEW_DOCKS = (
 )
 
 
+def _tab_shown(panel, shown: bool) -> None:
+    """A dock's tab came to the front (or went behind): mark its panel, and let it draw what it
+    skipped while behind (its ``showEvent`` does, as when a hidden widget is shown)."""
+    panel.setProperty(BEHIND_TAB, not shown)
+    if shown:
+        QCoreApplication.sendEvent(panel, QShowEvent())
+
+
 def add_view_docks(window: QMainWindow, model, docks: dict) -> dict:
     """Create the view panels in docks tabbed behind the main ones; returns them by dock name."""
     panels = {}
@@ -38,6 +49,7 @@ def add_view_docks(window: QMainWindow, model, docks: dict) -> dict:
         # layout (docks tabbed together take the largest minimum of their panels).
         panel.setMinimumSize(*MIN_PANEL)
         dock.setWidget(panel)
+        dock.visibilityChanged.connect(lambda shown, p=panel: _tab_shown(p, shown))
         window.addDockWidget(window.dockWidgetArea(docks[beside]), dock)
         window.tabifyDockWidget(docks[beside], dock)
         docks[name] = dock

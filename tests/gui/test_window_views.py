@@ -116,3 +116,22 @@ def test_the_sum_over_paths_is_drawn_in_the_network_view(digits_window, qtbot):
     win.docks["plotsDock"].raise_()
     win.docks["inspectorDock"].raise_()  # the explorer hidden: no paths drawn
     qtbot.waitUntil(lambda: win.view.highlighted_edges == [], timeout=TIMEOUT)
+
+
+def test_a_view_behind_another_tab_skips_frames_and_catches_up_when_raised(
+    digits_window, qtbot, monkeypatch
+):
+    win = digits_window
+    win.docks["plotsDock"].raise_()  # receptive fields behind the plots
+    fields = win.view_panels["receptiveFieldsDock"]
+    drawn = []
+    original = fields.tiles.set_tiles
+    monkeypatch.setattr(
+        fields.tiles, "set_tiles", lambda *a, **k: drawn.append(1) or original(*a, **k)
+    )
+    for n in (3, 6):
+        win.controller.advance(3)
+        qtbot.waitUntil(lambda n=n: win.snapshot.batches_done == n, timeout=TIMEOUT)
+    assert drawn == []  # behind a tab: no work per frame
+    win.docks["receptiveFieldsDock"].raise_()
+    qtbot.waitUntil(lambda: len(drawn) >= 1, timeout=TIMEOUT)  # and it shows the newest now
