@@ -40,7 +40,7 @@ from bpstudio.core.regions import (
     region_grid,
 )
 from bpstudio.gui.colors import diverging_lut, nice_ceiling
-from bpstudio.gui.model import on_screen
+from bpstudio.gui.model import DrawsWhenSeen
 from bpstudio.gui.region_plane import CLASS_COLOURS, RegionPlane
 
 
@@ -54,7 +54,7 @@ def activation_range(activation: str, values: np.ndarray) -> tuple[float, float]
     return -top, top
 
 
-class DecisionRegions(QWidget):
+class DecisionRegions(DrawsWhenSeen, QWidget):
     """Dock contents: the plane, a class chooser, Clear / Load / Save, and what the colour means.
 
     Parameters
@@ -84,7 +84,6 @@ class DecisionRegions(QWidget):
         super().__init__(parent)
         self.setObjectName("decisionRegions")
         self._model = model
-        self._stale = True
         self._shown: np.ndarray | None = None  # the grid of values last drawn
         self._classes: int | None = None  # the network's classes the chooser offers
         self._build()
@@ -190,16 +189,9 @@ class DecisionRegions(QWidget):
         save_points_csv(path, self.shown_points())
 
     # -- updates --------------------------------------------------------------------------------
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self._on_snapshot_changed()
-
     def _on_snapshot_changed(self, *_args) -> None:
-        if not on_screen(self):
-            self._stale = True
+        if not self.seen_or_later(self._on_snapshot_changed):
             return
-        self._stale = False
         snap = self._model.snapshot
         if snap is None or snap.sizes[0] != 2:
             self._shown = None

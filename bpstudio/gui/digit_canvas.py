@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from bpstudio.core.draw import TARGETS, preprocess_stroke, target_for
 from bpstudio.core.regions import network_from_parameters
 from bpstudio.gui.colors import grey_rgb
-from bpstudio.gui.model import on_screen
+from bpstudio.gui.model import DrawsWhenSeen
 
 PAD_SIDE = 280
 #: The pen's width on the pad: about 2.5 pixels once the digit is scaled into MNIST's 20×20 box.
@@ -191,7 +191,7 @@ class OutputBars(QWidget):
             painter.drawText(label, Qt.AlignmentFlag.AlignCenter, str(i))
 
 
-class DigitCanvas(QWidget):
+class DigitCanvas(DrawsWhenSeen, QWidget):
     """Draw a digit and see the network classify it as you draw.
 
     Parameters
@@ -218,7 +218,6 @@ class DigitCanvas(QWidget):
         self._target: str | None = None
         self._x: np.ndarray | None = None
         self._outputs: np.ndarray | None = None
-        self._stale = True
         self._build()
         model.snapshot_changed.connect(self._on_snapshot_changed)
         self._pad.ink_changed.connect(self._on_ink_changed)
@@ -301,16 +300,9 @@ class DigitCanvas(QWidget):
         self._label.setValue(int(label))
 
     # -- updates --------------------------------------------------------------------------------
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self._on_snapshot_changed()
-
     def _on_snapshot_changed(self, *_args) -> None:
-        if not on_screen(self):
-            self._stale = True
+        if not self.seen_or_later(self._on_snapshot_changed):
             return
-        self._stale = False
         snap = self._model.snapshot
         self._target = None if snap is None else target_for(snap.image_shape)
         usable = self._target is not None

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLayout, QToolTip, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import BACKGROUND, DivergingMap, edge_lut, nice_ceiling, robust_scale
-from bpstudio.gui.model import on_screen
+from bpstudio.gui.model import DrawsWhenSeen
 from bpstudio.gui.network_decor import ColorBar
 from bpstudio.gui.network_items import INK, OUTLINE
 
@@ -95,7 +95,7 @@ class _Heatmaps(QWidget):
         return super().event(event)
 
 
-class MatrixView(QWidget):
+class MatrixView(DrawsWhenSeen, QWidget):
     """Heatmaps of w^2 … w^L that follow a :class:`~bpstudio.gui.model.ViewModel`.
 
     The mouse wheel over a heatmap zooms into its columns (784 of them do not fit a dock's
@@ -132,16 +132,9 @@ class MatrixView(QWidget):
 
     # -- model --------------------------------------------------------------------------------
     def _on_snapshot(self, snap) -> None:
-        if not on_screen(self):  # a hidden tab costs nothing per frame: drawn when shown
-            self._pending = snap
-            return
-        self._pending = None
-        self.set_weights(snap.weights)
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        if getattr(self, "_pending", None) is not None:
-            self._on_snapshot(self._pending)
+        # A hidden tab costs nothing per frame: the newest snapshot is drawn when shown.
+        if self.seen_or_later(lambda: self._on_snapshot(self.model.snapshot)):
+            self.set_weights(snap.weights)
 
     def _on_selection(self, _selection) -> None:
         self._heatmaps.update()

@@ -35,6 +35,30 @@ def on_screen(widget) -> bool:
     return widget.isVisible() and not widget.property(BEHIND_TAB)
 
 
+class DrawsWhenSeen:
+    """For panels (put it before ``QWidget`` in the bases): per-frame drawing that waits while
+    the panel cannot be seen (:func:`on_screen`) and happens when it is shown again.
+
+    A panel's snapshot handler starts with ``if not self.seen_or_later(handler): return``.
+    """
+
+    _skipped = None
+
+    def seen_or_later(self, draw) -> bool:
+        """True if the panel is on screen (draw now); else remember ``draw`` for its show."""
+        if on_screen(self):
+            self._skipped = None
+            return True
+        self._skipped = draw
+        return False
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        draw, self._skipped = self._skipped, None
+        if draw is not None:
+            draw()
+
+
 def check_selection(selection, sizes) -> tuple | None:
     """``selection`` as a tuple of ints if it names a weight or neuron of a ``sizes`` network.
 

@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import BACKGROUND, DivergingMap, nice_ceiling, robust_scale
-from bpstudio.gui.model import on_screen
+from bpstudio.gui.model import DrawsWhenSeen
 
 #: What the tiles can show, by key, with the chooser's text.
 MODES = {
@@ -228,7 +228,7 @@ class TileGrid(QWidget):
         return super().event(event)
 
 
-class ReceptiveFields(QWidget):
+class ReceptiveFields(DrawsWhenSeen, QWidget):
     """Dock contents: the tiles, what they show (:data:`MODES`), the colour scale in words.
 
     The modes: the weights w^2 themselves; Δw, their change since the session's first snapshot
@@ -245,7 +245,6 @@ class ReceptiveFields(QWidget):
         super().__init__(parent)
         self.setObjectName("receptiveFields")
         self._model = model
-        self._stale = True
         self._scale = 1.0
         self._tiles = TileGrid(self)
         self._start: np.ndarray | None = None  # w^2 of the session's first snapshot
@@ -309,16 +308,9 @@ class ReceptiveFields(QWidget):
         self._start = None if snap is None or snap.image_shape is None else snap.weights[0]
         self._start_text = since
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self._on_snapshot_changed()
-
     def _on_snapshot_changed(self, *_args) -> None:
-        if not on_screen(self):
-            self._stale = True  # drawn when shown: a hidden dock costs nothing per frame
-            return
-        self._stale = False
+        if not self.seen_or_later(self._on_snapshot_changed):
+            return  # drawn when shown: a hidden dock costs nothing per frame
         values, what = self._values()
         if values is None:
             self._tiles.show_message(what)
