@@ -503,17 +503,13 @@ def build_session(
     """
     spec.validate()
     check_memory(spec)
-    data = _load(spec.data, spec.seed, cancel)
+    from bpstudio.core.data import load_dataset
+
+    data = load_dataset(spec.data, seed=spec.seed, cancel=cancel)
     if fit_sizes:
         spec = spec.fitted_to(data.input_size, data.num_classes)
         check_memory(spec)
     return Session.from_spec(spec, data, evaluate=evaluate)
-
-
-def _load(name: str, seed: int, cancel):
-    from bpstudio.core.data import load_dataset
-
-    return load_dataset(name, seed=seed, cancel=cancel)
 
 
 def check_memory(spec: RunSpec) -> None:

@@ -209,19 +209,9 @@ def test_the_run_description_round_trips_through_the_form_and_is_remembered(wind
     from bpstudio.core.run import RunSpec
     from bpstudio.gui import settings
     from bpstudio.gui.app import remembered_run
+    from tests.core.test_run import SPECS
 
-    spec = RunSpec(
-        data="xor",
-        sizes=(2, 5, 3, 2),
-        activation="tanh",
-        cost="cross-entropy",
-        eta=0.25,
-        mini_batch_size=4,
-        epochs=7,
-        seed=2**40 + 3,
-        dtype="float32",
-        blas_threads=2,
-    )
+    spec = SPECS[1]  # every field away from its default
     window.hyper.set_spec(spec)
     assert window.hyper.spec() == spec
     settings.save_last_run(spec.to_dict())
