@@ -31,8 +31,10 @@ __all__ = ["SPEEDS", "FrameGate", "TrainingController", "TrainingWorker"]
 
 #: Pause after a slice while no window takes its turn, so the GUI thread can take the lock.
 YIELD_SECONDS = 0.0005
-#: Longest the worker waits for the GUI to draw a snapshot before it trains on.
-FRAME_WAIT_SECONDS = 0.015
+#: Longest the worker waits for the GUI to draw a snapshot before it trains on. Long enough for
+#: a frame that also redraws the plots (about 20 ms), so that the runner's pacing sees what the
+#: whole frame cost and the rest of it does not fight training for the interpreter lock.
+FRAME_WAIT_SECONDS = 0.05
 
 
 class FrameGate:
@@ -373,7 +375,15 @@ class TrainingController(QObject):
             (self._shutdown, w.shutdown),
         ):
             signal.connect(slot)
+        # Queued into this (the GUI) thread: long garbage collections would stall training.
+        w.running_changed.connect(self._hold_collector)
         self.thread.start()
+
+    @Slot(bool)
+    def _hold_collector(self, running: bool) -> None:
+        collector = MainThreadCollector.install()
+        if collector is not None:
+            collector.hold(self, running and self.thread.isRunning())
 
     def build(self, spec) -> None:
         self._build.emit(spec)
@@ -440,6 +450,7 @@ class TrainingController(QObject):
         if not self.thread.isRunning():
             return True
         self._cancel.set()  # a load under way stops at its next chunk
+        self._hold_collector(False)
         self.frames.set_open(True)
         self._shutdown.emit()
         return self.thread.wait()
