@@ -58,6 +58,7 @@ from bpstudio.gui.window_state import (
 from bpstudio.gui.worker import TrainingController
 
 PLOT_SECONDS = 0.5  # while training runs, redraw the plots at most this often
+FULL_SPEED_PLOT_SECONDS = 1.0  # … at "as fast as it goes", where each redraw costs training
 STATUS_SECONDS = 0.25  # … and the status bar
 NODE_LABELS = {
     "delta": "δ = ∂C/∂z (mean over mini-batch)",
@@ -440,7 +441,9 @@ class MainWindow(QMainWindow):
         if not snap.running or now - self._status_drawn >= STATUS_SECONDS:
             self._status_drawn = now
             self._render_status(snap)
-        if not snap.running or now - self._plots_drawn >= PLOT_SECONDS:
+        full_speed = self.controls.speed_value() is None
+        every = FULL_SPEED_PLOT_SECONDS if full_speed else PLOT_SECONDS
+        if not snap.running or now - self._plots_drawn >= every:
             self._plots_drawn = now
             self.plots.cost.flush()
             self.plots.accuracy.set_records(snap.epoch_records)

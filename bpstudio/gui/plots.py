@@ -173,10 +173,16 @@ class _Newest:
         return self._batches
 
 
+#: Beyond this many epochs the accuracy curves drop their dots: they merge into a line anyway,
+#: and drawing hundreds of symbols costs the window more than all else in the plot.
+SYMBOL_LIMIT = 100
+
+
 class AccuracyPlot(pg.PlotWidget):
     """Accuracy on the training and validation data at the end of every epoch, in percent.
 
-    Hovering over the plot shows the nearest epoch's numbers.
+    Each epoch is a dot while there are at most :data:`SYMBOL_LIMIT`; hovering over the plot
+    shows the nearest epoch's numbers.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -222,8 +228,11 @@ class AccuracyPlot(pg.PlotWidget):
         self._epoch_x = x = np.array([r.epoch for r in records], float)
         train = [100 * r.training_accuracy for r in records]
         val = [100 * r.validation_accuracy for r in records]
-        self.training_curve.setData(x, train)
-        self.validation_curve.setData(x, val)
+        dots = len(records) <= SYMBOL_LIMIT
+        for curve, y in ((self.training_curve, train), (self.validation_curve, val)):
+            if (curve.opts["symbol"] is not None) != dots:
+                curve.setSymbol("o" if dots else None)
+            curve.setData(x, y)
         values = np.array(train + val)
         values = values[np.isfinite(values)]
         low, high = (values.min(), values.max()) if values.size else (0.0, 100.0)

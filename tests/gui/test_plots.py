@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 
 from bpstudio.core.cost_buckets import MAX_BUCKETS, CostBuckets
 from bpstudio.core.session import EpochRecord
-from bpstudio.gui.plots import MAX_QUEUED, AccuracyPlot, CostPlot
+from bpstudio.gui.plots import MAX_QUEUED, SYMBOL_LIMIT, AccuracyPlot, CostPlot
 
 
 def steep_drop_and_noise(n, seed=0):
@@ -227,6 +227,21 @@ def test_hovering_over_an_epoch_shows_its_numbers(qtbot):
     # Over the axis, outside the data area, nothing is shown.
     hover(qtbot, plot, plot.getPlotItem().getAxis("bottom").sceneBoundingRect().center(), "")
     qtbot.waitUntil(lambda: plot.hover_text == "", timeout=2000)
+
+
+def test_dots_go_beyond_the_symbol_limit_and_come_back_and_hover_still_reads(qtbot):
+    few = records_for(40)
+    plot = shown_plot(qtbot, few)
+    assert plot.validation_curve.opts["symbol"] == "o"
+    assert len(plot.validation_curve.scatter.data) == 40  # a dot for each epoch
+    plot.set_records(records_for(SYMBOL_LIMIT + 1))
+    assert plot.validation_curve.opts["symbol"] is None
+    assert not plot.validation_curve.scatter.isVisible()
+    assert hover(qtbot, plot, scene_point(plot, 57, 81), "epoch 57:").startswith("epoch 57:")
+    plot.set_records(())
+    plot.set_records(few)  # a reset run starts again with few epochs: dots again
+    assert plot.validation_curve.opts["symbol"] == "o"
+    assert plot.validation_curve.scatter.isVisible()
 
 
 def test_the_readout_follows_new_records_under_a_resting_mouse(qtbot):
