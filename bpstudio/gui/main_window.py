@@ -468,7 +468,7 @@ class MainWindow(QMainWindow):
     def _render_status(self, snap: Snapshot) -> None:
         cost = self.plots.cost  # the last mini-batch's cost, whichever snapshot brought it
         for name, text in status_texts(snap, cost.last_cost if cost.batches else None).items():
-            self.status[name].setText(text)
+            self.status[name].show_text(text, may_narrow=not snap.running)
 
     def hover_text(self, hit: tuple) -> str:
         """Hover text: w and ∂C/∂w of an edge, or a neuron's δ, from the newest snapshot."""

@@ -228,3 +228,40 @@ def test_bpstudio_without_options_starts_from_the_last_run(monkeypatch):
     )
     assert main([]) == 0 and main(["--data", "xor"]) == 0
     assert seen == [("digits", True), ("xor", False)]
+
+
+class _LayoutRequests:
+    """Counts the layout requests a widget receives."""
+
+    def __init__(self, widget):
+        from PySide6.QtCore import QObject
+
+        class Filter(QObject):
+            def eventFilter(inner, obj, event):  # noqa: N802, N805 (Qt's name)
+                if event.type() == QEvent.Type.LayoutRequest:
+                    self.count += 1
+                return False
+
+        self.count = 0
+        self._filter = Filter()
+        widget.installEventFilter(self._filter)
+
+
+def test_status_numbers_changing_while_training_do_not_lay_the_window_out_again(window, qtbot):
+    # A label sized by its text asks the main window (docks and all) to lay out and repaint
+    # most of itself at every change, four times a second while training runs.
+    label = window.status["speedLabel"]
+    label.show_text("123,456 examples/s")
+    qtbot.wait(50)  # the widening's own layout settles
+    width = label.width()
+    requests = _LayoutRequests(window)
+    for text in ("99,999 examples/s", "1 examples/s", "111,111 examples/s", "0 examples/s"):
+        label.show_text(text)  # no wider than what it showed: its size stays
+        QApplication.processEvents()
+        assert label.text() == text and label.width() == width
+    assert requests.count == 0
+    label.show_text("123,456,789,012 examples/s")  # longer: it widens, once
+    assert label.width() > width
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+    label.show_text("1 examples/s", may_narrow=True)  # paused: it fits its text again
+    assert label.width() < width
