@@ -302,8 +302,13 @@ class Runner:
         try:
             if self.speed is None:
                 due = self._last_snapshot + self.frame_interval()
-                now = time.perf_counter()
-                s.run(1_000_000, deadline=min(now + SLICE_SECONDS, due))
+                end = min(time.perf_counter() + SLICE_SECONDS, due)
+                # Across epoch ends within the slice: a small network's epoch takes a few
+                # milliseconds, and each return to the event loop costs training time.
+                while True:
+                    s.run(1_000_000, deadline=end)
+                    if time.perf_counter() >= end or self.epochs_reached():
+                        break
                 just_ended = s.batch_in_epoch == 0 and s.batches_done > 0
                 if time.perf_counter() < due:
                     return self._maybe_finished()
