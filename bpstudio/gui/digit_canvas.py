@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from bpstudio.core.draw import TARGETS, preprocess_stroke, target_for
 from bpstudio.core.regions import network_from_parameters
 from bpstudio.gui.colors import grey_rgb
-from bpstudio.gui.model import DrawsWhenSeen
+from bpstudio.gui.model import DrawsWhenSeen, paints_every_pixel
 
 PAD_SIDE = 280
 #: The pen's width on the pad: about 2.5 pixels once the digit is scaled into MNIST's 20×20 box.
@@ -114,6 +114,7 @@ class InputView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        paints_every_pixel(self)
         self.setObjectName("digitCanvasInput")
         self.setFixedSize(112, 112)
         self.setToolTip("The network's input: the drawing preprocessed as its training data were")
@@ -149,6 +150,7 @@ class OutputBars(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        paints_every_pixel(self)
         self.setObjectName("digitCanvasBars")
         self.setMinimumSize(220, 140)
         self._outputs: np.ndarray | None = None

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLayout, QToolTip, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import BACKGROUND, DivergingMap, edge_lut, nice_ceiling, robust_scale
-from bpstudio.gui.model import DrawsWhenSeen
+from bpstudio.gui.model import DrawsWhenSeen, paints_every_pixel
 from bpstudio.gui.network_decor import ColorBar
 from bpstudio.gui.network_items import INK, OUTLINE
 
@@ -31,6 +31,7 @@ class _Heatmaps(QWidget):
 
     def __init__(self, owner: MatrixView) -> None:
         super().__init__(owner)
+        paints_every_pixel(self)
         self._owner = owner
         self.setMouseTracking(True)
         self.setMinimumSize(160, 120)

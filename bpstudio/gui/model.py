@@ -14,7 +14,7 @@ Selections use the book's layer numbers (the input layer is l = 1):
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 #: What the nodes can show, by key: δ (the default), a, z, σ′(z).
 NODE_QUANTITY_KEYS = ("delta", "a", "z", "sigma_prime")
@@ -57,6 +57,14 @@ class DrawsWhenSeen:
         draw, self._skipped = self._skipped, None
         if draw is not None:
             draw()
+
+
+def paints_every_pixel(widget) -> None:
+    """Tell Qt that ``widget`` paints every pixel it covers, for widgets that redraw at every
+    frame while training runs: a frame then repaints the widget alone, not also the panel, the
+    dock and the main window behind it (which Qt otherwise paints first, in case it shows
+    through)."""
+    widget.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
 
 def check_selection(selection, sizes) -> tuple | None:

@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from bpstudio.gui.colors import BACKGROUND, DivergingMap, nice_ceiling, robust_scale
-from bpstudio.gui.model import DrawsWhenSeen
+from bpstudio.gui.model import DrawsWhenSeen, paints_every_pixel
 
 #: What the tiles can show, by key, with the chooser's text.
 MODES = {
@@ -86,6 +86,7 @@ class TileGrid(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        paints_every_pixel(self)
         self.setObjectName("receptiveFieldsTiles")
         self.setMinimumSize(120, 100)
         self._values: np.ndarray | None = None  # (n, r * c)
@@ -170,9 +171,14 @@ class TileGrid(QWidget):
         bins = np.empty(values.size + 1, dtype=np.intp)
         self._cmap.index(values.ravel(), out=bins[:-1])
         bins[-1] = len(self._lut32) - 1  # the background entry
-        self._buffer = np.ascontiguousarray(self._lut32[bins[self._gather]])
-        h, w = self._buffer.shape
-        self._image = QImage(self._buffer, w, h, 4 * w, QImage.Format.Format_RGB32)
+        colours = self._lut32.take(bins)  # one colour per value, then one gather per pixel
+        if self._buffer is None or self._buffer.shape != self._gather.shape:
+            self._buffer = np.empty(self._gather.shape, np.uint32)
+            self._image = None
+        np.take(colours, self._gather, out=self._buffer, mode="clip")
+        if self._image is None:  # drawn from the buffer, which later frames overwrite
+            h, w = self._buffer.shape
+            self._image = QImage(self._buffer, w, h, 4 * w, QImage.Format.Format_RGB32)
 
     @property
     def _lut32(self) -> np.ndarray:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QToolTip, QWidget
 from bpstudio.core.data.points import MAX_CLASSES
 from bpstudio.core.regions import REGION_BOUNDS
 from bpstudio.gui.colors import pack_rgb32
+from bpstudio.gui.model import paints_every_pixel
 
 #: Class colours (Tableau 10): distinct on white and from each other.
 CLASS_COLOURS = np.array(
@@ -41,6 +42,7 @@ class RegionPlane(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        paints_every_pixel(self)
         self.setObjectName("decisionRegionsPlane")
         self.setMinimumSize(200, 200)
         self.setCursor(Qt.CursorShape.CrossCursor)

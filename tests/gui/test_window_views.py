@@ -135,3 +135,36 @@ def test_a_view_behind_another_tab_skips_frames_and_catches_up_when_raised(
     assert drawn == []  # behind a tab: no work per frame
     win.docks["receptiveFieldsDock"].raise_()
     qtbot.waitUntil(lambda: len(drawn) >= 1, timeout=TIMEOUT)  # and it shows the newest now
+
+
+def test_a_live_view_repaints_itself_at_each_frame_not_the_dock_and_window_behind(
+    digits_window, qtbot
+):
+    # Widgets that redraw at every frame paint every pixel they cover; otherwise Qt paints the
+    # panel, the dock and the main window under them first, at every frame, at a cost to
+    # training.
+    from PySide6.QtCore import QEvent, QObject
+
+    win = digits_window
+    win.docks["receptiveFieldsDock"].raise_()
+    fields = win.view_panels["receptiveFieldsDock"]
+    qtbot.waitUntil(fields.tiles.isVisible)
+    painted = {"tiles": 0, "behind": 0}
+
+    class Count(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Type.Paint:
+                if obj is fields.tiles:
+                    painted["tiles"] += 1
+                elif event.region().intersects(fields.tiles.geometry()):
+                    painted["behind"] += 1  # the panel, under the tiles
+            return False
+
+    counter = Count()
+    fields.tiles.installEventFilter(counter)
+    fields.installEventFilter(counter)
+    for n in range(1, 4):
+        win.controller.step_batch()
+        qtbot.waitUntil(lambda n=n: win.snapshot.batches_done == n, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda n=n: painted["tiles"] >= n, timeout=TIMEOUT)
+    assert painted["behind"] == 0
