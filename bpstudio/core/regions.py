@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpstudio.core.errors import ConfigError
-from bpstudio.core.functions import get_activation
+from bpstudio.core.functions import get_activation, get_cost
 from bpstudio.core.network import Network
 
 #: The plane the toy sets and hand-made points live in: ``(x_min, x_max, y_min, y_max)``.
@@ -34,7 +34,7 @@ def grid_coordinates(bounds=REGION_BOUNDS, n: int = REGION_N) -> tuple[np.ndarra
     return x_min + t * (x_max - x_min), y_max - t * (y_max - y_min)
 
 
-def network_from_parameters(sizes, activation, cost, weights, biases) -> Network:
+def network_from_parameters(sizes, activation, cost, weights, biases, reuse=None) -> Network:
     """A float64 :class:`Network` holding copies of ``weights`` and ``biases``.
 
     Parameters
@@ -46,10 +46,22 @@ def network_from_parameters(sizes, activation, cost, weights, biases) -> Network
     biases : sequence of arrays
         b^l at entry l − 2, as ``(n_l,)`` vectors or ``(n_l, 1)`` columns.
 
+    reuse : Network, optional
+        A network this function returned before: if it has the same sizes, activation and
+        cost, the parameters are copied into it (no new arrays, no random initialisation:
+        for a view that follows every frame).
+
     Views build their own network this way from a snapshot's read-only arrays, so they never
     touch the training thread's network.
     """
-    net = Network(sizes, activation, cost, seed=0, dtype=np.float64)
+    net = reuse
+    same = net is not None and (list(net.sizes), net.activation.name, net.cost.name) == (
+        list(sizes),
+        get_activation(activation).name,
+        get_cost(cost).name,
+    )
+    if not same:
+        net = Network(sizes, activation, cost, seed=0, dtype=np.float64)
     for dst, src in zip(net.weights, weights):
         dst[...] = src
     for dst, src in zip(net.biases, biases):

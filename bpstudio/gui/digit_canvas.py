@@ -218,11 +218,13 @@ class DigitCanvas(DrawsWhenSeen, QWidget):
         self._model = model
         self._network = None
         self._target: str | None = None
+        self._outputs_count: int | None = None
         self._x: np.ndarray | None = None
         self._outputs: np.ndarray | None = None
         self._build()
         model.snapshot_changed.connect(self._on_snapshot_changed)
         self._pad.ink_changed.connect(self._on_ink_changed)
+        self._set_target(None, None)
         self._on_snapshot_changed()
 
     def _build(self) -> None:
@@ -306,39 +308,59 @@ class DigitCanvas(DrawsWhenSeen, QWidget):
         if not self.seen_or_later(self._on_snapshot_changed):
             return
         snap = self._model.snapshot
-        self._target = None if snap is None else target_for(snap.image_shape)
-        usable = self._target is not None
+        target = None if snap is None else target_for(snap.image_shape)
+        outputs = None if snap is None else snap.sizes[-1]
+        if (target, outputs) != (self._target, self._outputs_count):
+            self._set_target(target, outputs)  # a new kind of data: not at every frame
+        else:  # per frame only the drawing's outputs, and only when something is drawn
+            self._classify()
+
+    def _set_target(self, target: str | None, outputs: int | None) -> None:
+        self._target, self._outputs_count = target, outputs
+        usable = target is not None
         for widget in (self._pad, self._trace, self._train, self._label, self._clear):
             widget.setEnabled(usable)
         if not usable:
-            self._network = None
             self._note.setText("Draw a digit needs MNIST or the 8×8 digits as data.")
         else:
-            self._network = network_from_parameters(
-                snap.sizes, snap.activation, snap.cost, snap.weights, snap.biases
-            )
-            self._label.setRange(0, snap.sizes[-1] - 1)
-            t = TARGETS[self._target]
+            self._label.setRange(0, outputs - 1)
+            t = TARGETS[target]
             self._note.setText(
-                f"Made as {self._target} was: the ink's box scaled to {t.box}×{t.box}, "
+                f"Made as {target} was: the ink's box scaled to {t.box}×{t.box}, "
                 f"centred by mass in {t.field}×{t.field}."
             )
-        self._on_ink_changed()
+        self._on_ink_changed()  # the drawing made again for this data
+
+    def _preprocessed(self) -> np.ndarray | None:
+        if self._target is None:
+            return None
+        x = preprocess_stroke(self._pad.ink(), self._target)
+        return x if x.any() else None
 
     def _on_ink_changed(self) -> None:
-        x = None
-        if self._network is not None:
-            x = preprocess_stroke(self._pad.ink(), self._target)
-            if not x.any():
-                x = None
-        self._x = x
-        self._outputs = None if x is None else self._network.feedforward(x[:, None])[:, 0]
+        self._x = self._preprocessed()
         side = TARGETS[self._target].field if self._target else 1
-        self._input.set_input(x, side)
-        self._bars.set_outputs(self._outputs)
-        self._prediction.setText("—" if x is None else str(self.prediction))
+        self._input.set_input(self._x, side)
+        self._classify()
         for widget in (self._trace, self._train):
-            widget.setEnabled(x is not None)
+            widget.setEnabled(self._x is not None)
+
+    def _classify(self) -> None:
+        """The outputs for the drawing with the newest snapshot's weights (bars, prediction)."""
+        snap, x = self._model.snapshot, self._x
+        if x is None or snap is None:
+            outputs = None
+        else:  # the view's own network (built once, refilled from each snapshot)
+            self._network = network_from_parameters(
+                snap.sizes, snap.activation, snap.cost, snap.weights, snap.biases,
+                reuse=self._network,
+            )  # fmt: skip
+            outputs = self._network.feedforward(x[:, None])[:, 0]
+        if outputs is None and self._outputs is None:
+            return
+        self._outputs = outputs
+        self._bars.set_outputs(outputs)
+        self._prediction.setText("—" if outputs is None else str(self.prediction))
 
     def _emit_trace(self) -> None:
         if self._x is not None:

@@ -59,6 +59,18 @@ def test_network_from_parameters_copies():
     assert not np.array_equal(copy.feedforward(x), net.feedforward(x))
 
 
+def test_network_from_parameters_refills_a_network_of_the_same_kind():
+    a, b = Network([2, 3, 2], seed=5), Network([2, 3, 2], seed=6)
+    x = np.array([[0.3], [0.7]])
+    view = network_from_parameters(a.sizes, "sigmoid", "quadratic", a.weights, a.biases)
+    again = network_from_parameters(b.sizes, "sigmoid", "quadratic", b.weights, b.biases, view)
+    assert again is view and np.array_equal(again.feedforward(x), b.feedforward(x))
+    for other in (([2, 4, 2], "sigmoid"), ([2, 3, 2], "tanh")):
+        c = Network(other[0], other[1], seed=7)
+        new = network_from_parameters(c.sizes, other[1], "quadratic", c.weights, c.biases, view)
+        assert new is not view and np.array_equal(new.feedforward(x), c.feedforward(x))
+
+
 def test_colours_are_the_winner_lighter_where_less_sure():
     outputs = np.array([[[0.9, 0.1, 0.0], [0.2, 0.45, 0.45], [0.1, 0.3, 0.8]]])
     rgb = region_colors(outputs, PALETTE)

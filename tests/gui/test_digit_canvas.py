@@ -103,6 +103,37 @@ def test_the_outputs_follow_new_snapshots(qtbot, canvas, model):
     assert np.allclose(canvas.outputs, expected) and not np.allclose(before, expected)
 
 
+def test_frames_cost_nothing_while_nothing_is_drawn_and_reuse_one_network(
+    qtbot, canvas, model, monkeypatch
+):
+    # While training runs a snapshot comes at every frame: with an empty pad there is nothing
+    # to classify, and with a drawing the view refills its own network, never building anew.
+    import bpstudio.gui.digit_canvas as module
+
+    built = []
+    original = module.network_from_parameters
+
+    def counting(*args, **kwargs):
+        net = original(*args, **kwargs)
+        built.append(net)
+        return net
+
+    monkeypatch.setattr(module, "network_from_parameters", counting)
+    s = Session(image_data(28, seed=5), [784, 30, 10], seed=9, evaluate=False)
+    for serial in range(1, 4):
+        s.step_batch()
+        model.set_snapshot(take_snapshot(s, serial=serial, costs_from=0, running=True))
+    assert built == [] and canvas.outputs is None
+    draw_four(qtbot, canvas)
+    for serial in range(4, 7):
+        s.step_batch()
+        snap = take_snapshot(s, serial=serial, costs_from=0, running=True)
+        model.set_snapshot(snap)
+        expected = snapshot_network(snap).feedforward(canvas.input_vector[:, None])[:, 0]
+        assert np.allclose(canvas.outputs, expected)  # this frame's weights
+    assert len({id(net) for net in built}) == 1
+
+
 def test_trace_and_train_buttons_emit_the_input_and_label(qtbot, canvas):
     draw_four(qtbot, canvas)
     canvas.set_label(4)
