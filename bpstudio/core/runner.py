@@ -37,6 +37,9 @@ MIN_FPS = 15
 DRAW_SHARE = 0.07
 #: Longest a slice of training runs before commands are looked at again.
 SLICE_SECONDS = 0.02
+#: At full speed the health check (dead network, runaway weights) runs at most this often, not
+#: at every frame; at chosen speeds it checks every mini-batch shown.
+CHECK_SECONDS = 0.25
 #: Speeds the speed control offers, in mini-batches per second; None is "as fast as it goes".
 SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 30, 100, 300, 1000, None)
 #: The speed a new window starts at: slow enough to follow (the user can raise it).
@@ -94,6 +97,7 @@ class Runner:
         self._last_snapshot = 0.0
         self._frame_cost = 0.0  # seconds of training time a frame costs (smoothed)
         self._frame_work = 0.0  # training's own work for the last frame (record, snapshot, check)
+        self._checked_at = 0.0  # when the last frame at full speed was checked
         self._rate_mark = (0.0, 0)
         self._rate = 0.0
 
@@ -326,7 +330,10 @@ class Runner:
         if done.finished:
             return done
         snap = self.snapshot()
-        d = self.diagnose(snap)
+        d = None
+        if self.speed is not None or frame_started - self._checked_at >= CHECK_SECONDS:
+            self._checked_at = frame_started
+            d = self.diagnose(snap)
         self._frame_work = time.perf_counter() - frame_started
         if d is not None:
             self.pause()

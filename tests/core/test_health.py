@@ -271,3 +271,22 @@ def test_the_runner_can_check_with_the_trace_of_its_own_snapshot(digits):
     assert found.kind == "dead" and found.layer == 3
     assert found == check_session(runner.session, ck)  # the same as with a fresh trace
     runner.close()
+
+
+def test_at_full_speed_a_dead_network_is_still_caught_and_training_paused(digits):
+    # At "as fast as it goes" the health check runs a few times a second, not at every frame.
+    from bpstudio.core.runner import Runner
+
+    runner = Runner()
+    runner.adopt(Session(digits, [64, 30, 10], activation="relu", eta=1e4, evaluate=False))
+    runner.set_speed(None)
+    runner.play()
+    found = None
+    for _ in range(100_000):  # a bound, not a timing: the check comes within a second or so
+        result = runner.tick()
+        if result.diagnosis is not None:
+            found = result.diagnosis
+            break
+    assert found is not None and found.kind == "dead"
+    assert not runner.running and not result.snapshot.running
+    runner.close()
