@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QTransform
 
 from bpstudio.gui.colors import (
     BACKGROUND,
@@ -53,6 +53,8 @@ class NodeItem(pg.GraphicsObject):
         self._bounds = QRectF()
         self._layers: list[int] = []
         self._sprite_cache: list[dict] = []  # per layer: fill -> QPixmap at the current zoom
+        self._corner_key: tuple | None = None  # the view the node positions were worked out for
+        self._corner_list: list[list[QPointF]] = []
 
     def set_layout(self, layout) -> None:
         """Take node centres and radii from a :class:`NetworkLayout` (not the grid layers)."""
@@ -66,6 +68,7 @@ class NodeItem(pg.GraphicsObject):
         self._rings = [[] for _ in self._layers]
         self._emphasis = {}
         self._sprite_cache = []
+        self._corner_key = None  # the node positions are worked out again at the next paint
         left, top, right, bottom = layout.bounds()
         pad = 3 * float(layout.radius.max()) + 2
         self._bounds = QRectF(left - pad, top - pad, right - left + 2 * pad, bottom - top + 2 * pad)
@@ -116,12 +119,11 @@ class NodeItem(pg.GraphicsObject):
         dpr = painter.device().devicePixelRatioF()
         painter.save()
         painter.resetTransform()
-        for slot, centres in enumerate(self._centres):
-            sprites = self._sprites_for(slot, self._radius[slot] / pixel, dpr)
-            half = sprites["half"]
-            for centre, brush in zip(centres, self._fills[slot], strict=True):
+        for slot, corners in enumerate(self._corners(transform, pixel, dpr)):
+            sprites = self._sprite_cache[slot]
+            for corner, brush in zip(corners, self._fills[slot], strict=True):
                 sprite = sprites.get(id(brush)) or self._sprite(sprites, brush)
-                painter.drawPixmap(transform.map(centre) - half, sprite)
+                painter.drawPixmap(corner, sprite)
         painter.restore()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -135,6 +137,18 @@ class NodeItem(pg.GraphicsObject):
             painter.setPen(pen)
             r = self._radius[slot] + 1.5 * pixel
             painter.drawEllipse(self._centres[slot][j], r, r)
+
+    def _corners(self, transform: QTransform, pixel: float, dpr: float) -> list[list[QPointF]]:
+        """Per layer, where each node's sprite goes in device pixels; kept while the view does
+        not move (frames while training runs only change the fills)."""
+        key = (*(transform.map(QPointF(x, x)).toTuple() for x in (0.0, 1.0)), dpr)
+        if self._corner_key != key:
+            self._corner_key = key
+            self._corner_list = []
+            for slot, centres in enumerate(self._centres):
+                half = self._sprites_for(slot, self._radius[slot] / pixel, dpr)["half"]
+                self._corner_list.append([transform.map(c) - half for c in centres])
+        return self._corner_list
 
     def _sprites_for(self, slot: int, radius_px: float, dpr: float) -> dict:
         """The sprite cache of one layer, emptied when the zoom changes the node size."""
