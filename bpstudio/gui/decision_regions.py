@@ -86,6 +86,7 @@ class DecisionRegions(DrawsWhenSeen, QWidget):
         self._model = model
         self._shown: np.ndarray | None = None  # the grid of values last drawn
         self._classes: int | None = None  # the network's classes the chooser offers
+        self._net = None  # the view's own network, refilled from each snapshot it needs
         self._build()
         model.snapshot_changed.connect(self._on_snapshot_changed)
         model.selection_changed.connect(self._on_snapshot_changed)
@@ -218,9 +219,10 @@ class DecisionRegions(DrawsWhenSeen, QWidget):
         return None
 
     def _network(self, snap):
-        return network_from_parameters(
-            snap.sizes, snap.activation, snap.cost, snap.weights, snap.biases
+        self._net = network_from_parameters(
+            snap.sizes, snap.activation, snap.cost, snap.weights, snap.biases, reuse=self._net
         )
+        return self._net
 
     def _outputs(self, snap):
         grid = getattr(snap, "region_grid", None)
