@@ -252,7 +252,8 @@ def test_status_numbers_changing_while_training_do_not_lay_the_window_out_again(
     # most of itself at every change, four times a second while training runs.
     label = window.status["speedLabel"]
     label.show_text("123,456 examples/s")
-    qtbot.wait(50)  # the widening's own layout settles
+    QApplication.sendPostedEvents()  # the widening's own layout requests, delivered now
+    QApplication.processEvents()
     width = label.width()
     requests = _LayoutRequests(window)
     for text in ("99,999 examples/s", "1 examples/s", "111,111 examples/s", "0 examples/s"):
